@@ -1,0 +1,55 @@
+# reflexion.incident: `make demo` and `make test` are the two commands (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export VENV
+MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
+
+.PHONY: help setup engine lint sanity unit integration molecule test demo lab-up lab-down build clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.stamp ## Create .venv with the pinned requirements
+
+$(VENV)/.stamp: requirements.txt
+	@py=$$(scripts/find_python.sh) && $$py -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip >/dev/null
+	@$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+engine: setup ## Ensure a Docker engine, compose v2, seeded base images and the molecule image
+	@scripts/ensure_docker.sh
+	@scripts/ensure_compose.sh
+	@scripts/seed_images.sh
+	@docker image inspect $(MOLECULE_IMAGE) >/dev/null 2>&1 || docker build -q -t $(MOLECULE_IMAGE) molecule/image >/dev/null
+
+lint: setup ## ruff and ansible-lint (production profile)
+	ruff check .
+	ansible-lint
+
+sanity: setup ## ansible-test sanity in a clean copy of the collection
+	scripts/sanity.sh
+
+unit: setup ## Unit tests (pure logic)
+	pytest tests/unit
+
+integration: engine ## Integration tests against real services
+	pytest tests/integration
+
+molecule: engine ## Every molecule scenario
+	scripts/molecule_all.sh
+
+test: ## Everything CI runs: setup, engine, lint, sanity, unit, integration, molecule
+	@scripts/test.sh
+
+build: setup ## Build the collection tarball
+	ansible-galaxy collection build --force
+
+demo: engine ## Bring the lab up, inject high_error_rate, triage it, print the report path
+	@scripts/demo.sh
+
+clean: ## Remove the venv and build outputs
+	rm -rf $(VENV) tests/output *.tar.gz
