@@ -21,6 +21,7 @@ $(VENV)/.stamp: requirements.txt
 	@touch $@
 
 engine: setup ## Ensure a Docker engine, compose v2, seeded base images and the molecule image
+	@scripts/ensure_host_packages.sh
 	@scripts/ensure_docker.sh
 	@scripts/ensure_compose.sh
 	@scripts/seed_images.sh

@@ -2,8 +2,7 @@
 # ansible-test sanity in a clean copy of the tree under ansible_collections/reflexion/incident.
 # (Stale tests/output venvs inside the working tree would fail the symlinks and line-endings tests.)
 set -euo pipefail
-venv=${VENV:-.venv}
-top=$(pwd)
+venv=$(cd "${VENV:-.venv}" && pwd)
 py=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 core=$("$venv/bin/python" -c 'from ansible.release import __version__ as v; print(v)')
 
@@ -22,4 +21,4 @@ git ls-files -co --exclude-standard -z | grep -zv '^collections/' | xargs -0 -I{
 ( cd "$dest" && git init -q && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity )
 cd "$dest"
 echo "sanity: ansible-core $core, python $py"
-PATH="$top/$venv/bin:$PATH" "$top/$venv/bin/ansible-test" sanity --local --python "$py" --requirements "$@"
+PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --local --python "$py" --requirements "$@"

@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
 options:
   fail_on_unhealthy:
     description:
-      - Fail the task when the overall O(status) is not V(healthy).
+      - Fail the task when the overall RV(ignore:status) is not V(healthy).
       - By default a probe reports what it found and never fails because the thing probed is down,
         so that triage can go on collecting evidence.
     type: bool
@@ -30,6 +30,7 @@ attributes:
     description: The probe only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: A probe has nothing to diff.
   idempotent:
     support: full
     description: A probe never changes anything; RV(ignore:changed) is always false.

@@ -21,7 +21,7 @@ description:
     component's status and latency, as served by C(python scripts/health_check.py --detailed).
   - A target that is down does not fail the task unless O(fail_on_unhealthy=true).
 author:
-  - reflexion.incident maintainers
+  - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
   - reflexion.incident.probe
 options:

@@ -66,7 +66,7 @@ def run_module():
             cmd.append("--diff")
         if verbosity:
             cmd.append("-" + "v" * verbosity)
-        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False)
         return ModuleRun(proc)
 
     return _run
@@ -85,6 +85,6 @@ def run_playbook():
         cmd += list(args)
         e = ansible_env(ANSIBLE_STDOUT_CALLBACK="default")
         e.update(env or {})
-        return subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout, check=False)
 
     return _run

@@ -32,7 +32,7 @@ def test_classify(code, body, total, expected):
 
 
 def test_classify_names_failing_components():
-    _, reason = classify(200, [200], {"status": "ok", "components": {"redis": {"status": "fail"}, "db": "ok"}}, 1.0)
+    dummy, reason = classify(200, [200], {"status": "ok", "components": {"redis": {"status": "fail"}, "db": "ok"}}, 1.0)
     assert "redis" in reason and "db" not in reason
 
 
