@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin behind reflexion.incident.classify (docs: plugins/modules/classify.py).
+
+Why an action plugin: classification is pure logic over results that are already registered on
+the controller. Running it there needs no module transfer, no Python on the target and no
+connection at all, so triage can classify even when the target host is the thing that is down.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
+    FACTS,
+    SEVERITIES,
+    ThresholdError,
+    classify,
+)
+
+PROBE_OPTIONS = ("health", "metrics", "logs", "llm", "pg", "redis", "memory")
+
+ARGUMENT_SPEC = dict(
+    facts=dict(type="dict", default={}, options=dict((k, dict(type="bool", default=False)) for k in FACTS)),
+    thresholds=dict(type="dict", default={}),
+    minimum=dict(type="str", choices=list(SEVERITIES)),
+)
+for _name in PROBE_OPTIONS:
+    ARGUMENT_SPEC[_name] = dict(type="dict")
+
+
+class ActionModule(ActionBase):
+    """Classify on the controller: no module is transferred and no connection is made."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=str(exc).split("\n")[0])
+            return result
+        probes = dict((name, args.get(name)) for name in PROBE_OPTIONS)
+        try:
+            verdict = classify(probes=probes, facts=args["facts"], thresholds=args["thresholds"],
+                               minimum=args.get("minimum"))
+        except ThresholdError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        result.update(verdict)
+        result["changed"] = False
+        return result

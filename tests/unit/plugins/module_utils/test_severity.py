@@ -1,0 +1,250 @@
+"""Table-driven tests: every row of the runbook's severity table, from probe results to P0-P3."""
+
+import pytest
+
+from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
+    DEFAULT_THRESHOLDS,
+    ThresholdError,
+    classify,
+    merge_thresholds,
+)
+
+HEALTHY = {
+    "status": "healthy",
+    "reason": "ok",
+    "status_code": 200,
+    "components": {"db": {"status": "healthy"}, "redis": {"status": "healthy"}},
+}
+
+# (id, probes, facts, expected severity, a substring the reasons must contain)
+ROWS = [
+    # P0 - Critical
+    (
+        "P0 complete outage: no answer",
+        {"health": {"status": "down", "reason": "connection refused", "status_code": None}},
+        {},
+        "P0",
+        "complete service outage",
+    ),
+    (
+        "P0 complete outage: error ratio",
+        {"metrics": {"status": "down", "rates": {"error_ratio": 0.8}}},
+        {},
+        "P0",
+        "error ratio 80.0%",
+    ),
+    (
+        "P0 database unreachable",
+        {"pg": {"status": "down", "connectable": False, "error": "refused"}},
+        {},
+        "P0",
+        "database unreachable",
+    ),
+    (
+        "P0 redis unreachable",
+        {"redis": {"status": "down", "connectable": False, "error": "refused"}},
+        {},
+        "P0",
+        "redis unreachable",
+    ),
+    ("P0 data loss", {"health": HEALTHY}, {"data_loss": True}, "P0", "data loss"),
+    ("P0 security breach", {}, {"security_breach": True}, "P0", "security breach"),
+    # P1 - High
+    (
+        "P1 major feature unavailable: component down",
+        {"health": {"status": "degraded", "status_code": 200, "components": {"llm": {"status": "down"}}}},
+        {},
+        "P1",
+        "component llm",
+    ),
+    (
+        "P1 major feature unavailable: every LLM provider failing",
+        {"llm": {"providers": {"openai": {"outcome": "auth_failed"}, "anthropic": {"outcome": "timeout"}}}},
+        {},
+        "P1",
+        "every LLM provider",
+    ),
+    ("P1 major feature unavailable: fact", {}, {"major_feature_unavailable": True}, "P1", "major feature"),
+    (
+        "P1 some replicas down",
+        {
+            "health": {
+                "status": "down",
+                "status_code": 200,
+                "components": {},
+                "targets": [{"status": "down"}, {"status": "healthy"}],
+            }
+        },
+        {},
+        "P1",
+        "replicas down",
+    ),
+    (
+        "P1 significant degradation: p95",
+        {"metrics": {"rates": {"error_ratio": 0.0, "p95_latency_s": 3.5}}},
+        {},
+        "P1",
+        "p95 latency 3.50s",
+    ),
+    (
+        "P1 significant degradation: DB pool",
+        {"pg": {"connectable": True, "utilization_pct": 96}},
+        {},
+        "P1",
+        "96% of DB connections",
+    ),
+    ("P1 significant degradation: memory", {"memory": {"host": {"used_pct": 97}}}, {}, "P1", "host memory 97%"),
+    (
+        "P1 significant degradation: OOM",
+        {"memory": {"host": {"used_pct": 40}, "containers": [{"name": "app", "oom_killed": True}]}},
+        {},
+        "P1",
+        "OOM kill",
+    ),
+    (
+        "P1 API errors affecting multiple users",
+        {"metrics": {"rates": {"error_ratio": 0.12}}},
+        {},
+        "P1",
+        "API errors affecting multiple users",
+    ),
+    # P2 - Medium
+    (
+        "P2 minor feature: health degraded",
+        {"health": {"status": "degraded", "reason": "slow", "status_code": 200}},
+        {},
+        "P2",
+        "degraded",
+    ),
+    (
+        "P2 minor feature: one LLM provider failing",
+        {"llm": {"providers": {"openai": {"outcome": "rate_limited"}, "anthropic": {"outcome": "ok"}}}},
+        {},
+        "P2",
+        "fallback available",
+    ),
+    ("P2 minor feature: fact", {}, {"minor_feature_issue": True}, "P2", "minor feature"),
+    ("P2 performance, some users: p95", {"metrics": {"rates": {"p95_latency_s": 1.2}}}, {}, "P2", "p95 latency 1.20s"),
+    ("P2 performance: DB utilization", {"pg": {"connectable": True, "utilization_pct": 80}}, {}, "P2", "utilization 80%"),
+    (
+        "P2 performance: blocked queries",
+        {"pg": {"connectable": True, "utilization_pct": 5, "blocked": [{"pid": 1}]}},
+        {},
+        "P2",
+        "1 blocked",
+    ),
+    ("P2 performance: memory", {"memory": {"host": {"used_pct": 88}}}, {}, "P2", "host memory 88%"),
+    (
+        "P2 performance: leak suspect",
+        {"memory": {"host": {"used_pct": 10}, "leak_suspects": [{"name": "app"}]}},
+        {},
+        "P2",
+        "leak",
+    ),
+    ("P2 non-critical API errors", {"metrics": {"rates": {"error_ratio": 0.02}}}, {}, "P2", "non-critical API errors"),
+    ("P2 non-critical errors in logs", {"logs": {"status": "degraded", "total_matches": 42}}, {}, "P2", "42 error line(s)"),
+    (
+        "P2 redis degraded",
+        {"redis": {"connectable": True, "status": "degraded", "reason": "slow ping"}},
+        {},
+        "P2",
+        "redis degraded",
+    ),
+    # P3 - Low
+    ("P3 cosmetic", {"health": HEALTHY}, {"cosmetic": True}, "P3", "cosmetic"),
+    ("P3 documentation", {}, {"documentation": True}, "P3", "documentation"),
+    ("P3 enhancement request", {}, {"enhancement_request": True}, "P3", "enhancement"),
+    (
+        "P3 all healthy",
+        {
+            "health": HEALTHY,
+            "metrics": {"rates": {"error_ratio": 0.001, "p95_latency_s": 0.1}},
+            "pg": {"connectable": True, "utilization_pct": 10},
+        },
+        {},
+        "P3",
+        "no evidence",
+    ),
+    ("P3 nothing at all", {}, {}, "P3", "probes used: none"),
+]
+
+
+@pytest.mark.parametrize("probes,facts,severity,reason", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_runbook_table(probes, facts, severity, reason):
+    out = classify(probes=probes, facts=facts)
+    assert out["severity"] == severity
+    assert any(reason in r for r in out["reasons"]), out["reasons"]
+
+
+@pytest.mark.parametrize("severity,short,minutes", [("P0", "15m", 15), ("P1", "1h", 60), ("P2", "4h", 240), ("P3", "24h", 1440)])
+def test_response_time_and_notify(severity, short, minutes):
+    out = classify(minimum=severity)
+    assert out["severity"] == severity
+    assert out["response_time"] == short
+    assert out["response_time_minutes"] == minutes
+    if severity in ("P0", "P1"):
+        assert out["notify"] == ["engineering", "product", "customer_support"]
+    else:
+        assert out["notify"] == []
+
+
+def test_worst_evidence_wins_and_all_evidence_kept():
+    out = classify(probes={"metrics": {"rates": {"error_ratio": 0.02, "p95_latency_s": 5}}, "logs": {"total_matches": 50}})
+    assert out["severity"] == "P1"
+    assert out["reasons"] == ["significant performance degradation: p95 latency 5.00s >= 2.00s"]
+    assert [e["severity"] for e in out["evidence"]] == ["P1", "P2", "P2"]
+
+
+def test_missing_and_skipped_probes_are_tolerated():
+    out = classify(probes={"health": None, "metrics": {"skipped": True, "changed": False}, "pg": {}})
+    assert out["severity"] == "P3"
+    assert out["probes_used"] == []
+    assert set(out["probes_missing"]) == {"health", "metrics", "logs", "llm", "pg", "redis", "memory"}
+
+
+def test_registered_result_with_extra_keys():
+    reg = {
+        "changed": False,
+        "failed": False,
+        "invocation": {"module_args": {}},
+        "status": "down",
+        "reason": "x",
+        "status_code": None,
+        "timings": {},
+    }
+    assert classify(probes={"health": reg})["severity"] == "P0"
+
+
+def test_threshold_override_changes_the_row():
+    probes = {"metrics": {"rates": {"error_ratio": 0.03}}}
+    assert classify(probes=probes)["severity"] == "P2"
+    assert classify(probes=probes, thresholds={"p1_error_ratio": 0.02})["severity"] == "P1"
+
+
+def test_thresholds_boundary_is_inclusive():
+    assert classify(probes={"metrics": {"rates": {"error_ratio": DEFAULT_THRESHOLDS["p1_error_ratio"]}}})["severity"] == "P1"
+
+
+def test_minimum_floor_does_not_lower():
+    out = classify(probes={"health": {"status": "down", "status_code": None}}, minimum="P2")
+    assert out["severity"] == "P0"
+
+
+@pytest.mark.parametrize(
+    "bad,msg",
+    [
+        ({"p9_error_ratio": 1}, "unknown key 'p9_error_ratio'"),
+        ({"p1_error_ratio": "lots"}, "p1_error_ratio must be a number"),
+        ({"p2_log_errors": -1}, "p2_log_errors must be >= 0"),
+        ({"p1_error_ratio": 0.001}, "p1_error_ratio (0.001) must be >= p2_error_ratio"),
+    ],
+)
+def test_bad_thresholds_name_the_key(bad, msg):
+    with pytest.raises(ThresholdError) as err:
+        merge_thresholds(bad)
+    assert msg in str(err.value)
+
+
+def test_non_numeric_probe_values_are_ignored():
+    out = classify(probes={"metrics": {"rates": {"error_ratio": "NaN?", "p95_latency_s": None}}, "pg": {"utilization_pct": True}})
+    assert out["severity"] == "P3"
