@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this module_utils is internal to reflexion.incident. Its API may change in any
+# release without notice; do not import it from other collections.
+"""Redact secrets from text before it leaves the host. Pure functions; no I/O.
+
+What is redacted (the replacement is MASK; values are never returned or counted by value):
+- ``pem``: PEM private key blocks;
+- ``dsn``: the password in a URL/DSN (``postgresql://user:PASSWORD@host``);
+- ``bearer``: ``Bearer <token>`` and ``Basic <credentials>``;
+- ``provider_key``: provider keys by shape (``sk-ant-...``, ``sk-...``, ``AKIA...``, ``ghp_...``, ``xox?-...``,
+  ``glpat-...``) and JWTs, wherever they appear;
+- ``assignment``: the value of any env var / config key / JSON key / query parameter whose NAME matches
+  KEY, TOKEN, SECRET, PASSWORD, PASSWD, PWD, CREDENTIAL or AUTHORIZATION (``OPENAI_API_KEY=...``,
+  ``"password": "..."``, ``redis_password: ...``, ``?token=...``).
+
+Redacting already-redacted text changes nothing and counts nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+MASK = "[REDACTED]"
+
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.S)
+_DSN = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s\"']*:)(?P<pw>[^@\s/\"']+)(?P<at>@)")
+_BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<tok>[A-Za-z0-9._~+/=\-]{6,})", re.I)
+_PROVIDER = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"sk-ant-[A-Za-z0-9_\-]{8,}"
+    r"|sk-(?:proj-|live-|test-)?[A-Za-z0-9_\-]{16,}"
+    r"|AKIA[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+    r"|glpat-[A-Za-z0-9_\-]{16,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
+    r")"
+)
+# name, optional closing quote, separator, then a quoted or bare value
+_ASSIGN = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<nq>[\"']?)(?P<sep>[ \t]*(?:=|:)[ \t]*)"
+    r"(?:(?P<q>[\"'])(?P<qval>(?:(?!(?P=q)).)*)(?P=q)|(?P<val>[^\s\"',;&}\]\)]+))"
+)
+_SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|credential|authorization)", re.I)
+_NOT_SENSITIVE = re.compile(r"^(keyspace|keys?$|key_?count|keyspace_\w+|tokens?_(total|count|used|limit)|max_tokens)", re.I)
+
+KINDS = ("pem", "dsn", "bearer", "provider_key", "assignment")
+
+
+def sensitive_name(name):
+    """True when a variable/key name says its value is a secret (KEY|TOKEN|SECRET|PASSWORD...)."""
+    base = name.rsplit(".", 1)[-1]
+    return bool(_SENSITIVE_NAME.search(base)) and not _NOT_SENSITIVE.search(base)
+
+
+def redact_detail(text):
+    """Return ``(redacted_text, {kind: count})``."""
+    counts = dict((k, 0) for k in KINDS)
+    if not text:
+        return text, counts
+
+    def sub(pattern, kind, repl, s):
+        def _r(m):
+            out = repl(m)
+            if out != m.group(0):
+                counts[kind] += 1
+            return out
+
+        return pattern.sub(_r, s)
+
+    text = sub(_PEM, "pem", lambda m: MASK, text)
+    text = sub(_DSN, "dsn", lambda m: m.group(0) if m.group("pw") == MASK else m.group("head") + MASK + m.group("at"), text)
+    text = sub(_BEARER, "bearer", lambda m: m.group("head") + MASK, text)
+    text = sub(_PROVIDER, "provider_key", lambda m: MASK, text)
+
+    def assign(m):
+        if not sensitive_name(m.group("name")):
+            return m.group(0)
+        value = m.group("qval") if m.group("q") else m.group("val")
+        if not value or MASK in value or value.startswith(MASK[:-1]) or value.lower() in ("bearer", "basic", "token"):
+            return m.group(0)
+        q = m.group("q") or ""
+        return m.group("name") + m.group("nq") + m.group("sep") + q + MASK + q
+
+    text = sub(_ASSIGN, "assignment", assign, text)
+    return text, counts
+
+
+def redact(text):
+    """Return ``(redacted_text, count)``: the text with every secret replaced by MASK, and how many."""
+    out, counts = redact_detail(text)
+    return out, sum(counts.values())
