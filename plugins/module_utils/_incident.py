@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this module_utils is internal to reflexion.incident. Its API may change in any
+# release without notice; do not import it from other collections.
+"""The incident record: ids, events, the human log line, folding events into a record, locked appends.
+
+Layout of one incident (docs/incident-record.md):
+  <dir>/<id>/incident.log      the runbook's human lines ("Incident acknowledged by bob at ...")
+  <dir>/<id>/incident.jsonl    one JSON object per event (the machine twin; the source of truth)
+  <dir>/<id>/record.json       the folded record, rewritten atomically after each event (a snapshot)
+  <dir>/<id>/timeline.jsonl    task records written by the incident_timeline callback
+  <dir>/<id>/.lock             the flock(2) every writer holds while it reads-decides-appends
+Directories are created 0700 and files 0600.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import errno
+import fcntl
+import json
+import os
+import re
+import tempfile
+
+ID_RE = re.compile(r"^incident-\d{4}-\d{2}-\d{2}-\d{6}$")
+STATUSES = ("INVESTIGATING", "IDENTIFIED", "MONITORING", "RESOLVED")
+SEVERITIES = ("P0", "P1", "P2", "P3")
+EVENTS = ("open", "acknowledge", "status", "severity", "note")
+LOG_NAME = "incident.log"
+JSONL_NAME = "incident.jsonl"
+RECORD_NAME = "record.json"
+TIMELINE_NAME = "timeline.jsonl"
+LOCK_NAME = ".lock"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+class IncidentError(Exception):
+    """A request that cannot be honoured; the message names the option at fault."""
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def parse_time(value):
+    """ISO 8601 (``2026-11-26T14:03:11Z`` or with an offset) -> aware UTC datetime."""
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise IncidentError("at: not an ISO 8601 time: %r" % value) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return dt.astimezone(datetime.timezone.utc).replace(microsecond=0)
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_id(dt):
+    """The runbook's channel name style: incident-YYYY-MM-DD-HHMMSS (UTC)."""
+    return dt.strftime("incident-%Y-%m-%d-%H%M%S")
+
+
+def date_text(dt):
+    """Like date(1) with no arguments, in UTC: ``Thu Nov 26 14:03:11 UTC 2026``."""
+    return "%s %2d %s UTC %d" % (dt.strftime("%a %b"), dt.day, dt.strftime("%H:%M:%S"), dt.year)
+
+
+def one_line(text):
+    return " ".join((text or "").split())
+
+
+def human_line(event):
+    """The runbook's incident.log line for an event."""
+    dt = parse_time(event["at"])
+    who, when = event["user"], date_text(dt)
+    kind = event["event"]
+    if kind == "open":
+        line = "Incident opened by %s at %s: %s" % (who, when, event.get("severity") or "severity unknown")
+        if event.get("message"):
+            line += " - %s" % event["message"]
+    elif kind == "acknowledge":
+        line = "Incident acknowledged by %s at %s" % (who, when)
+    elif kind == "status":
+        line = "Status %s set by %s at %s" % (event["status"], who, when)
+        if event.get("message"):
+            line += ": %s" % event["message"]
+    elif kind == "severity":
+        line = "Severity changed from %s to %s by %s at %s" % (event.get("from") or "none", event["severity"], who, when)
+        if event.get("message"):
+            line += ": %s" % event["message"]
+    else:
+        line = "Note by %s at %s: %s" % (who, when, event.get("message", ""))
+    return one_line(line)
+
+
+def empty_record(incident_id):
+    return {
+        "id": incident_id,
+        "title": None,
+        "state": None,
+        "status": None,
+        "severity": None,
+        "opened_at": None,
+        "opened_by": None,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "resolved_at": None,
+        "severity_changes": [],
+        "status_changes": [],
+        "notes": [],
+        "events": 0,
+    }
+
+
+def fold(incident_id, events):
+    """Replay events (oldest first) into the record."""
+    rec = empty_record(incident_id)
+    for ev in events:
+        kind = ev.get("event")
+        rec["events"] += 1
+        if kind == "open":
+            rec.update(
+                state="open",
+                status="INVESTIGATING",
+                opened_at=ev["at"],
+                opened_by=ev["user"],
+                title=ev.get("message"),
+                severity=ev.get("severity"),
+            )
+            rec["status_changes"].append({"status": "INVESTIGATING", "at": ev["at"], "by": ev["user"]})
+            if ev.get("severity"):
+                rec["severity_changes"].append({"from": None, "to": ev["severity"], "at": ev["at"], "by": ev["user"]})
+        elif kind == "acknowledge":
+            rec.update(state="acknowledged", acknowledged_at=ev["at"], acknowledged_by=ev["user"])
+        elif kind == "status":
+            rec["status"] = ev["status"]
+            rec["status_changes"].append({"status": ev["status"], "at": ev["at"], "by": ev["user"], "message": ev.get("message")})
+            rec["resolved_at"] = ev["at"] if ev["status"] == "RESOLVED" else None
+        elif kind == "severity":
+            rec["severity_changes"].append(
+                {"from": rec["severity"], "to": ev["severity"], "at": ev["at"], "by": ev["user"], "message": ev.get("message")}
+            )
+            rec["severity"] = ev["severity"]
+        elif kind == "note":
+            rec["notes"].append({"at": ev["at"], "by": ev["user"], "message": ev.get("message")})
+    return rec
+
+
+def plan(record, request):
+    """Decide the event to append for ``request`` given the current record; None when nothing changes.
+
+    ``request``: event, user, at (ISO), severity, status, message. Idempotent by (incident id, event):
+    open/acknowledge happen once, a status or severity equal to the current one is no change, and
+    the same note text is recorded once.
+    """
+    kind = request["event"]
+    base = {"id": record["id"], "event": kind, "at": request["at"], "user": request["user"]}
+    if kind == "open":
+        if record["state"] is not None:
+            return None
+        base.update(severity=request.get("severity"), message=request.get("message"))
+        return base
+    if record["state"] is None:
+        raise IncidentError("id: incident %s does not exist; open it first (event=open)" % record["id"])
+    if kind == "acknowledge":
+        if record["state"] == "acknowledged":
+            return None
+        return base
+    if kind == "status":
+        if not request.get("status"):
+            raise IncidentError("status: required when event=status")
+        if record["status"] == request["status"]:
+            return None
+        base.update(status=request["status"], message=request.get("message"))
+        return base
+    if kind == "severity":
+        if not request.get("severity"):
+            raise IncidentError("severity: required when event=severity")
+        if record["severity"] == request["severity"]:
+            return None
+        base.update(severity=request["severity"], message=request.get("message"), **{"from": record["severity"]})
+        return base
+    if kind == "note":
+        if not request.get("message"):
+            raise IncidentError("message: required when event=note")
+        if any(n.get("message") == request["message"] for n in record["notes"]):
+            return None
+        base.update(message=request["message"])
+        return base
+    raise IncidentError("event: unknown event %r" % kind)
+
+
+# ---------------------------------------------------------------- I/O
+
+
+def ensure_dir(path):
+    """mkdir -p with 0700 for the directories we create. Returns True when something was created."""
+    created = False
+    if not os.path.isdir(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        if parent and not os.path.isdir(parent):
+            created = ensure_dir(parent) or created
+        try:
+            os.mkdir(path, DIR_MODE)
+            os.chmod(path, DIR_MODE)
+            created = True
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+    return created
+
+
+class Locked(object):
+    """``with Locked(incident_dir):`` holds an exclusive flock on <incident_dir>/.lock."""
+
+    def __init__(self, incident_dir):
+        self.path = os.path.join(incident_dir, LOCK_NAME)
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+        return False
+
+
+def append_line(path, line):
+    """Append one line with a single O_APPEND write (looping only on a short write). Caller holds the lock."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        written = os.write(fd, data)
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def locked_append(incident_dir, path, line):
+    """Take the incident's lock and append one line (used by the timeline callback)."""
+    ensure_dir(incident_dir)
+    with Locked(incident_dir):
+        append_line(path, line)
+
+
+def read_events(incident_dir):
+    path = os.path.join(incident_dir, JSONL_NAME)
+    events = []
+    if not os.path.exists(path):
+        return events
+    with open(path) as fh:
+        for raw in fh:
+            raw = raw.strip()
+            if raw:
+                try:
+                    events.append(json.loads(raw))
+                except ValueError:
+                    raise IncidentError("dir: %s holds a line that is not JSON: %r" % (path, raw[:80])) from None
+    return events
+
+
+def write_record(incident_dir, record):
+    fd, tmp = tempfile.mkstemp(prefix=".record.", dir=incident_dir)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.chmod(tmp, FILE_MODE)
+        os.rename(tmp, os.path.join(incident_dir, RECORD_NAME))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(incident_dir, incident_id):
+    return fold(incident_id, read_events(incident_dir))
+
+
+def apply(base_dir, request, check_mode=False):
+    """Read, decide and append under the lock. Returns (before, after, event_or_None, line_or_None)."""
+    incident_dir = os.path.join(base_dir, request["id"])
+    if check_mode:
+        before = load(incident_dir, request["id"]) if os.path.isdir(incident_dir) else empty_record(request["id"])
+        event = plan(before, request)
+        after = fold(request["id"], read_events(incident_dir) + [event]) if event else before
+        return before, after, event, human_line(event) if event else None
+    ensure_dir(base_dir)
+    if request["event"] != "open" and not os.path.isdir(incident_dir):
+        raise IncidentError("id: incident %s does not exist in %s; open it first (event=open)" % (request["id"], base_dir))
+    ensure_dir(incident_dir)
+    with Locked(incident_dir):
+        events = read_events(incident_dir)
+        before = fold(request["id"], events)
+        event = plan(before, request)
+        if event is None:
+            return before, before, None, None
+        line = human_line(event)
+        append_line(os.path.join(incident_dir, JSONL_NAME), json.dumps(event, sort_keys=True))
+        append_line(os.path.join(incident_dir, LOG_NAME), line)
+        after = fold(request["id"], events + [event])
+        write_record(incident_dir, after)
+    return before, after, event, line
