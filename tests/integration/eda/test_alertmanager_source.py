@@ -169,3 +169,12 @@ def test_real_alertmanager_basic_auth_shared_secret(source, alertmanager):
     assert event["alert"]["labels"]["alertname"] == "DatabaseConnectionFailures"
     assert event["alert"]["labels"]["severity"] == "P0"
     assert event["meta"]["hosts"] == ["postgres"]
+
+
+def test_host_label_empty_means_no_limit_and_other_label_is_used(source):
+    src = source({"host_label": ""})
+    post(src.base + "/alerts", payload(alert("ServiceDown", "app-1:8000")))
+    assert src.get()["meta"]["hosts"] == []
+    src2 = source({"host_label": "node"})
+    post(src2.base + "/alerts", payload(alert("ServiceDown", "app-1:8000", node="[::1]:9100")))
+    assert src2.get()["meta"]["hosts"] == ["::1"]

@@ -60,6 +60,15 @@ options:
     description: Allow binding a non-loopback O(host) without O(token) or O(shared_secret).
     type: bool
     default: false
+  host_label:
+    description:
+      - The alert label whose value (without its port) goes into the event's C(meta.hosts), which
+        ansible-rulebook turns into the C(--limit) of C(run_playbook).
+      - The default V(instance) matches ansible.eda.alertmanager's C(data_host_path=labels.instance).
+        Set V("") when alert instances are not inventory hosts (our rulebook does), so the playbook
+        runs on its own C(hosts).
+    type: str
+    default: instance
   skip_original_data:
     description:
       - V(true) puts only the per-alert events on the queue. V(false) also puts the whole payload
@@ -104,6 +113,7 @@ DEFAULTS = {
     "secret_header": "X-Reflexion-Secret",
     "allow_unauthenticated": False,
     "skip_original_data": True,
+    "host_label": "instance",
 }
 
 # aiohttp >= 3.9 wants typed application keys; older versions take plain strings.
@@ -151,6 +161,7 @@ def parse_args(args):
     conf = dict(DEFAULTS)
     conf.update({k: v for k, v in args.items() if v is not None})
     conf["host"] = str(conf["host"])
+    conf["host_label"] = str(conf["host_label"])
     try:
         conf["port"] = int(conf["port"])
     except (TypeError, ValueError):
@@ -216,7 +227,7 @@ def safe_headers(headers, conf):
     return {k: v for k, v in headers.items() if k.lower() not in drop}
 
 
-def alert_events(payload, endpoint, headers):
+def alert_events(payload, endpoint, headers, host_label="instance"):
     """Split an Alertmanager webhook payload into one event per alert (pure; raises ValueError)."""
     if not isinstance(payload, dict):
         raise ValueError("expected a JSON object (an Alertmanager webhook payload)")
@@ -231,7 +242,7 @@ def alert_events(payload, endpoint, headers):
         alert.setdefault("status", payload.get("status"))
         alert.setdefault("labels", {})
         alert.setdefault("annotations", {})
-        host = clean_host(alert["labels"].get("instance"))
+        host = clean_host(alert["labels"].get(host_label)) if host_label else None
         events.append({
             "alert": alert,
             "meta": {
@@ -263,7 +274,7 @@ async def _webhook(request):
     endpoint = request.match_info.get("endpoint", "")
     headers = safe_headers(request.headers, conf)
     try:
-        events = alert_events(payload, endpoint, headers)
+        events = alert_events(payload, endpoint, headers, conf["host_label"])
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     queue = request.app[QUEUE_KEY]

@@ -1,0 +1,187 @@
+"""The real rulebook (extensions/eda/rulebooks/reflexion_alerts.yml) under real ansible-rulebook (JDK 17):
+alerts POSTed to its webhook run the mapped playbook, with the alert as extra vars; repeats are throttled
+per alert and instance; a resolved alert runs the status update. The playbooks are tiny stand-ins that
+record what they received (reflexion_eda_playbook_dir points at them), so this runs without the lab."""
+
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from .conftest import ROOT, alert, free_port, payload, post, wait_http
+
+RULEBOOK = os.path.join(ROOT, "extensions", "eda", "rulebooks", "reflexion_alerts.yml")
+BIN = os.path.dirname(sys.executable)
+TOKEN = "rulebook-test-token-51d2"  # test-only credential
+MAPPING = {
+    "HighErrorRate": "high_error_rate",
+    "DatabaseConnectionFailures": "database_connection_issues",
+    "HighMemoryUsage": "memory_leak",
+    "LLMAPIFailures": "llm_api_failures",
+    "ServiceDown": "restart_services",
+}
+
+
+def recorder_playbook(name):
+    """A playbook that writes what the rulebook passed it into $EDA_TEST_OUT/<name>-<instance>-<time>.json."""
+    record = ("{{ {'playbook': '%s', 'alert_name': reflexion_alert_name, 'status': reflexion_alert_status,"
+              " 'instance': reflexion_alert_instance, 'severity': reflexion_alert_severity,"
+              " 'labels': reflexion_alert_labels, 'annotations': reflexion_alert_annotations,"
+              " 'fingerprint': reflexion_alert_fingerprint, 'rule': ansible_eda.rule,"
+              " 'event_alertname': ansible_eda.event.alert.labels.alertname} | to_json }}" % name)
+    dest = ("{{ lookup('ansible.builtin.env', 'EDA_TEST_OUT') }}/%s-"
+            "{{ reflexion_alert_instance | replace(':', '_') }}-{{ now(utc=true).strftime('%%H%%M%%S%%f') }}.json" % name)
+    return [{
+        "name": "Record the alert (test stand-in for %s)" % name,
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [{"name": "Write what the rulebook passed", "ansible.builtin.copy": {
+            "dest": dest, "content": record, "mode": "0600"}}],
+    }]
+
+
+def runs(out, name, instance=None):
+    pattern = "%s-%s-*.json" % (name, instance.replace(":", "_") if instance else "*")
+    found = []
+    for path in sorted(glob.glob(os.path.join(out, pattern))):
+        with open(path) as f:
+            found.append(json.load(f))
+    return found
+
+
+def wait_for_run(out, name, instance, count=1, proc=None, log=None, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = runs(out, name, instance)
+        if len(found) >= count:
+            return found
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise AssertionError("%s for %s did not run %d time(s); ansible-rulebook output:\n%s"
+                         % (name, instance, count, log() if log else ""))
+
+
+class Rulebook(object):
+    def __init__(self, tmp_path, rulebook=RULEBOOK):
+        if not shutil.which("java"):
+            pytest.skip("no java on PATH (Debian package openjdk-17-jre-headless)")
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.out = str(tmp_path / "out")
+        self.books = str(tmp_path / "playbooks")
+        os.makedirs(self.out)
+        os.makedirs(self.books)
+        for name in list(MAPPING.values()) + ["status_update"]:
+            with open(os.path.join(self.books, name + ".yml"), "w") as f:
+                yaml.safe_dump(recorder_playbook(name), f, sort_keys=False)
+        inventory = tmp_path / "hosts.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+        varsfile = tmp_path / "vars.yml"
+        varsfile.write_text(yaml.safe_dump({"reflexion_eda_token": TOKEN, "reflexion_eda_port": self.port,
+                                            "reflexion_eda_playbook_dir": self.books}))
+        self.log_path = str(tmp_path / "rulebook.log")
+        env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), EDA_TEST_OUT=self.out,
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+        self.cmd = [os.path.join(BIN, "ansible-rulebook"), "-r", rulebook, "-i", str(inventory),
+                    "--vars", str(varsfile), "-v"]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def ready(self):
+        try:
+            wait_http(self.base + "/", timeout=120, proc=self.proc)
+        except AssertionError as exc:
+            raise AssertionError("%s\n%s" % (exc, self.log())) from None
+        return self
+
+    def send(self, *alerts):
+        status, body = post(self.base + "/alerts", payload(*alerts), {"Authorization": "Bearer " + TOKEN})
+        assert status == 202, (status, body, self.log())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+@pytest.fixture
+def rulebook(tmp_path):
+    rb = Rulebook(tmp_path)
+    try:
+        yield rb.ready()
+    finally:
+        rb.stop()
+
+
+def test_rulebook_maps_every_alert_to_its_playbook_and_throttles(rulebook):
+    out = rulebook.out
+    # 1. a firing HighErrorRate runs high_error_rate with the alert's labels and annotations as extra vars
+    rulebook.send(alert("HighErrorRate", "app-1:8000", severity="P1"))
+    first = wait_for_run(out, "high_error_rate", "app-1:8000", proc=rulebook.proc, log=rulebook.log)[0]
+    assert first["alert_name"] == "HighErrorRate"
+    assert first["status"] == "firing"
+    assert first["instance"] == "app-1:8000"
+    assert first["severity"] == "P1"
+    assert first["labels"] == {"alertname": "HighErrorRate", "instance": "app-1:8000", "severity": "P1", "job": "reflexion"}
+    assert first["annotations"]["runbook_playbook"] == "playbooks/high_error_rate.yml"
+    assert first["rule"] == "HighErrorRate firing runs high_error_rate"
+    assert first["event_alertname"] == "HighErrorRate"
+
+    # 2. the same alert again (Alertmanager's repeat) is throttled; an unmapped alert runs nothing.
+    #    Events are handled in order and playbooks one after another, so once the ServiceDown run that
+    #    was sent afterwards is there, a throttle failure would already show as a second run.
+    rulebook.send(alert("HighErrorRate", "app-1:8000", severity="P1"))
+    rulebook.send(alert("Watchdog", "prometheus:9090", severity="P3"))
+    rulebook.send(alert("ServiceDown", "app-1:8000", severity="P0"))
+    down = wait_for_run(out, "restart_services", "app-1:8000", proc=rulebook.proc, log=rulebook.log)[0]
+    assert down["alert_name"] == "ServiceDown" and down["severity"] == "P0"
+    assert len(runs(out, "high_error_rate", "app-1:8000")) == 1, rulebook.log()
+    assert runs(out, "*", "prometheus:9090") == []
+
+    # 3. the throttle is per instance: the same alert on another instance runs
+    rulebook.send(alert("HighErrorRate", "app-2:8000"))
+    wait_for_run(out, "high_error_rate", "app-2:8000", proc=rulebook.proc, log=rulebook.log)
+
+    # 4. the other alerts each reach their own playbook
+    for name in ("DatabaseConnectionFailures", "HighMemoryUsage", "LLMAPIFailures"):
+        rulebook.send(alert(name, "node-1:9100"))
+        got = wait_for_run(out, MAPPING[name], "node-1:9100", proc=rulebook.proc, log=rulebook.log)[0]
+        assert got["alert_name"] == name
+
+    # 5. a resolved alert posts a status update (and does not re-run the scenario)
+    rulebook.send(alert("HighErrorRate", "app-1:8000", status="resolved"))
+    update = wait_for_run(out, "status_update", "app-1:8000", proc=rulebook.proc, log=rulebook.log)[0]
+    assert update["status"] == "resolved" and update["alert_name"] == "HighErrorRate"
+    assert update["rule"] == "A resolved reflexion alert posts a status update"
+    assert len(runs(out, "high_error_rate", "app-1:8000")) == 1
+    assert TOKEN not in rulebook.log()
+
+
+def test_rulebook_source_rejects_a_bad_token(rulebook):
+    status, _body = post(rulebook.base + "/alerts", payload(alert("ServiceDown")), {"Authorization": "Bearer wrong"})
+    assert status == 401
+    status, _body = post(rulebook.base + "/alerts", b"{oops", {"Authorization": "Bearer " + TOKEN})
+    assert status == 400
+    # prove the engine is still alive and nothing ran for the rejected alert
+    rulebook.send(alert("HighMemoryUsage", "app-9:8000"))
+    wait_for_run(rulebook.out, "memory_leak", "app-9:8000", proc=rulebook.proc, log=rulebook.log)
+    assert runs(rulebook.out, "restart_services") == []
