@@ -41,10 +41,11 @@ _PROVIDER = re.compile(
     r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
     r")"
 )
-# name, optional closing quote, separator, then a quoted or bare value
+# name, optional closing quote, separator; then (looked at, not consumed) a quoted or bare value, so
+# that ``msg=OPENAI_API_KEY=...`` still finds the inner assignment.
 _ASSIGN = re.compile(
     r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<nq>[\"']?)(?P<sep>[ \t]*(?:=|:)[ \t]*)"
-    r"(?:(?P<q>[\"'])(?P<qval>(?:(?!(?P=q)).)*)(?P=q)|(?P<val>[^\s\"',;&}\]\)]+))"
+    r"(?=(?P<q>[\"'])(?P<qval>(?:(?!(?P=q)).)*)(?P=q)|(?P<val>[^\s\"',;&}\]\)]+))"
 )
 _SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|credential|authorization)", re.I)
 _NOT_SENSITIVE = re.compile(r"^(keyspace|keys?$|key_?count|keyspace_\w+|tokens?_(total|count|used|limit)|max_tokens)", re.I)
@@ -56,6 +57,32 @@ def sensitive_name(name):
     """True when a variable/key name says its value is a secret (KEY|TOKEN|SECRET|PASSWORD...)."""
     base = name.rsplit(".", 1)[-1]
     return bool(_SENSITIVE_NAME.search(base)) and not _NOT_SENSITIVE.search(base)
+
+
+def _redact_assignments(text):
+    out, pos, count = [], 0, 0
+    while True:
+        m = _ASSIGN.search(text, pos)
+        if m is None:
+            break
+        if not sensitive_name(m.group("name")):
+            out.append(text[pos : m.end()])
+            pos = m.end()
+            continue
+        quoted = m.group("q") is not None
+        value = m.group("qval") if quoted else m.group("val")
+        vend = m.end() + len(value) + (2 if quoted else 0)
+        skip = not value or MASK in value or value.startswith(MASK[:-1]) or value.lower() in ("bearer", "basic", "token")
+        if skip:
+            out.append(text[pos : m.end()])
+            pos = m.end()
+            continue
+        q = m.group("q") or ""
+        out.append(text[pos : m.end()] + q + MASK + q)
+        count += 1
+        pos = vend
+    out.append(text[pos:])
+    return "".join(out), count
 
 
 def redact_detail(text):
@@ -78,16 +105,7 @@ def redact_detail(text):
     text = sub(_BEARER, "bearer", lambda m: m.group("head") + MASK, text)
     text = sub(_PROVIDER, "provider_key", lambda m: MASK, text)
 
-    def assign(m):
-        if not sensitive_name(m.group("name")):
-            return m.group(0)
-        value = m.group("qval") if m.group("q") else m.group("val")
-        if not value or MASK in value or value.startswith(MASK[:-1]) or value.lower() in ("bearer", "basic", "token"):
-            return m.group(0)
-        q = m.group("q") or ""
-        return m.group("name") + m.group("nq") + m.group("sep") + q + MASK + q
-
-    text = sub(_ASSIGN, "assignment", assign, text)
+    text, counts["assignment"] = _redact_assignments(text)
     return text, counts
 
 

@@ -93,3 +93,10 @@ def test_empty():
 )
 def test_sensitive_name(name, expected):
     assert sensitive_name(name) is expected
+
+
+def test_nested_assignment_after_a_harmless_key():
+    out, n = redact("msg=OPENAI_API_KEY=canary-abc-123 next")
+    assert "canary-abc-123" not in out
+    assert out == "msg=OPENAI_API_KEY=[REDACTED] next"
+    assert n == 1
