@@ -1,0 +1,446 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: log_grep
+short_description: Search application logs for error patterns, fast, with time windows and signatures
+version_added: 0.1.0
+description:
+  - The runbook's C(grep -i error /var/log/reflexion/*.log | tail -20) and
+    C(grep -E "(timeout|connection|failed)" /var/log/reflexion/*.log) as one read-only probe that
+    returns structured evidence.
+  - Counts matching lines per pattern (a line counts once per pattern, like C(grep -c)), keeps the
+    last O(tail) matches with file, line number and timestamp, and groups all matches into
+    C(signatures), messages with numbers, ids and hex masked, with counts (the runbook's
+    "analyze error patterns").
+  - Plain files are read in large blocks; the literals each pattern needs are searched first and only
+    the lines they hit are checked with the regex. A O(since) window is found by binary search in
+    plain files, and rotated files last written before O(since) are skipped, so a time window costs
+    time proportional to the window, not to the file.
+  - Rotated files (C(app.log.1), C(app.log.2.gz), C(app.log-20261126.gz)) are read with
+    O(include_rotated=true); gzip files are recognised by their content.
+  - Unreadable files, binary files and truncated gzip files are reported per file and skipped; the
+    task does not fail.
+author:
+  - Reflexion SRE team (@reflexion)
+extends_documentation_fragment:
+  - reflexion.incident.probe
+options:
+  paths:
+    description:
+      - Files or glob patterns, for example V(/var/log/reflexion/*.log).
+    type: list
+    elements: path
+    required: true
+    aliases: [path]
+  include_rotated:
+    description:
+      - Also read the rotated siblings of each matched file (C(.1), C(.2.gz), C(-YYYYMMDD[.gz])).
+    type: bool
+    default: false
+  patterns:
+    description:
+      - Regular expressions (Python syntax), matched against each line's bytes. A line that matches
+        counts once per pattern.
+      - Preset names are expanded, V(errors) is C(error) and V(network) is C(timeout|connection|failed)
+        as in the runbook, V(llm) is C(rate limit|timeout|unauthorized) and V(http5xx) is C(500|error).
+    type: list
+    elements: str
+    default: [errors]
+  ignore_case:
+    description:
+      - Case-insensitive matching (ASCII letters), like C(grep -i).
+    type: bool
+    default: true
+  since:
+    description:
+      - Only lines at or after this time, V(1h), V(30m), V(2d), V(90s) ago, or an ISO 8601 time.
+      - Lines without a timestamp belong to the entry above them (stack traces).
+      - Times without a zone, in the option and in the logs, are the target host's local time.
+    type: str
+  until:
+    description:
+      - Only lines at or before this time (same syntax as O(since)).
+    type: str
+  tail:
+    description:
+      - How many of the last matches to return (over all files, oldest file first).
+    type: int
+    default: 20
+  max_line_length:
+    description:
+      - Returned lines are cut to this many bytes; longer lines are counted and reported per file.
+    type: int
+    default: 2048
+  top_signatures:
+    description:
+      - How many of the most frequent signatures to return.
+    type: int
+    default: 10
+  unhealthy_matches:
+    description:
+      - Total matches at or above this make RV(status) V(down); above zero it is V(degraded).
+    type: int
+    default: 100
+notes:
+  - Matching is on bytes; invalid UTF-8 in returned lines is shown as U+FFFD and counted per file.
+  - With O(since) the line numbers of a plain file are unknown (null) when the scan started after a
+    binary search instead of at the first line; RV(matches[].offset) is always the byte offset.
+seealso:
+  - module: reflexion.incident.health_probe
+"""
+
+EXAMPLES = r"""
+- name: Log analysis (runbook, Investigation and Diagnosis)
+  reflexion.incident.log_grep:
+    paths: /var/log/reflexion/*.log
+    patterns: [errors, network]
+    since: 1h
+    tail: 20
+  register: logs
+
+- name: LLM API failures in the current and rotated logs
+  reflexion.incident.log_grep:
+    paths: /var/log/reflexion/app.log
+    include_rotated: true
+    patterns: [llm]
+    since: "2026-11-26T22:00:00Z"
+"""
+
+RETURN = r"""
+status:
+  description: V(healthy) (no match), V(degraded) (some) or V(down) (O(unhealthy_matches) or more).
+  returned: always
+  type: str
+  sample: degraded
+reason:
+  description: Why, in one line.
+  returned: always
+  type: str
+  sample: "42 matching line(s) in 2 file(s); top: ERROR app.db could not connect (attempt <n>)"
+total_matches:
+  description: Lines that match at least one pattern.
+  returned: always
+  type: int
+counts:
+  description: Matching lines per pattern (keyed by the pattern or preset name as given).
+  returned: always
+  type: dict
+  sample: {"errors": 40, "network": 12}
+matches:
+  description: The last O(tail) matching lines, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The file.
+      type: str
+    line:
+      description: 1-based line number, or null when unknown (see notes).
+      type: int
+    offset:
+      description: Byte offset of the line in the (decompressed) file.
+      type: int
+    timestamp:
+      description: The entry's time, ISO 8601 UTC, or null when the line and those above it have none.
+      type: str
+    text:
+      description: The line, cut to O(max_line_length).
+      type: str
+signatures:
+  description: The most frequent messages with numbers, ids and hex masked, and their counts.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"signature": "ERROR app.db could not connect to server (attempt <n>)", "count": 31}]
+signatures_approximate:
+  description: True when there were so many distinct messages that rare ones were dropped from the counts.
+  returned: always
+  type: bool
+files:
+  description: One entry per file considered, with what was read or why it was skipped.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+    matches:
+      description: Matching lines in this file.
+      type: int
+    bytes_scanned:
+      description: Bytes searched (decompressed for gzip).
+      type: int
+    lines_scanned:
+      description: Lines searched.
+      type: int
+    compressed:
+      description: Whether the file is gzip.
+      type: bool
+    timestamp_format:
+      description: The detected timestamp format (iso8601, python, syslog, clf, json) or null.
+      type: str
+    skipped:
+      description: Why the file was skipped (unreadable, binary, older than since, ...), else null.
+      type: str
+    warnings:
+      description: Problems met while reading (truncated gzip, invalid UTF-8, long lines).
+      type: list
+      elements: str
+bytes_scanned:
+  description: Total bytes searched.
+  returned: always
+  type: int
+lines_scanned:
+  description: Total lines searched.
+  returned: always
+  type: int
+window:
+  description: The time window applied, ISO 8601 UTC (null ends when not given).
+  returned: always
+  type: dict
+  sample: {"since": "2026-11-26T21:41:18Z", "until": null}
+"""
+
+import glob
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
+    PRESETS,
+    FileScan,
+    GzipTruncatedError,
+    compile_patterns,
+    parse_time_spec,
+    read_gzip,
+    read_plain,
+    seek_since,
+    timestamp_format,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+
+_ROTATED = re.compile(r"^(?:\.\d+|-\d{8}(?:\d{2})?)(?:\.gz)?$")
+_SEEK_MIN = 4 << 20
+
+
+def iso(ts):
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ("%.3fZ" % (ts % 1))[1:]
+
+
+def expand_paths(paths, include_rotated):
+    """Files to read, oldest first (so the tail is chronological), with rotated siblings if asked."""
+    found = []
+    seen = set()
+    for spec in paths:
+        hits = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
+        for path in hits:
+            group = [path]
+            if include_rotated:
+                base = os.path.basename(path)
+                for sib in glob.glob(glob.escape(path) + "*"):
+                    rest = os.path.basename(sib)[len(base):]
+                    if rest and _ROTATED.match(rest):
+                        group.append(sib)
+            for p in group:
+                if p not in seen:
+                    seen.add(p)
+                    found.append(p)
+            if not hits:
+                pass
+
+    def age_key(p):
+        try:
+            return (os.stat(p).st_mtime, p)
+        except OSError:
+            return (0, p)
+
+    return sorted(found, key=age_key)
+
+
+class LogGrep(object):
+    def __init__(self, params, patterns, since, until):
+        self.p = params
+        self.patterns = patterns
+        self.since = since
+        self.until = until
+
+    def scan_file(self, path):
+        p = self.p
+        entry = {"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0, "compressed": False,
+                 "timestamp_format": None, "skipped": None, "warnings": []}
+        try:
+            st = os.stat(path)
+            if not os.path.isfile(path):
+                entry["skipped"] = "not a regular file"
+                return entry, None
+            with open(path, "rb") as f:
+                head = f.read(8192)
+        except OSError as exc:
+            entry["skipped"] = "unreadable: %s" % (exc.strerror or exc)
+            return entry, None
+        gz = head[:2] == b"\x1f\x8b"
+        entry["compressed"] = gz
+        if self.since is not None and st.st_mtime < self.since:
+            entry["skipped"] = "last written %s, before since" % iso(st.st_mtime)
+            return entry, None
+        if not gz and b"\x00" in head:
+            entry["skipped"] = "binary file (NUL bytes)"
+            return entry, None
+        scan = FileScan(self.patterns, p["tail"], p["max_line_length"], self.since, self.until)
+        try:
+            if gz:
+                try:
+                    read_gzip(path, scan)
+                except GzipTruncatedError as exc:
+                    entry["warnings"].append("gzip stream is damaged or truncated after %d bytes: %s; "
+                                             "matches before that point are counted" % (scan.bytes, exc))
+            else:
+                start = 0
+                if self.since is not None and st.st_size > _SEEK_MIN:
+                    with open(path, "rb") as f:
+                        start = seek_since(f, st.st_size, self.since)
+                    if start:
+                        scan.lines_known = False
+                read_plain(path, scan, start)
+        except OSError as exc:
+            entry["skipped"] = "read error: %s" % (exc.strerror or exc)
+            return entry, None
+        first_line = head.split(b"\n", 1)[0] if not gz else b""
+        entry["timestamp_format"] = timestamp_format(first_line) if first_line else None
+        if gz and scan.tail:
+            entry["timestamp_format"] = timestamp_format(scan.tail[-1]["text"].encode("utf-8", "replace"))
+        entry["matches"] = scan.total
+        entry["bytes_scanned"] = scan.bytes
+        entry["lines_scanned"] = scan.lines
+        if scan.long_lines:
+            entry["warnings"].append("%d returned line(s) longer than %d bytes were cut"
+                                     % (scan.long_lines, p["max_line_length"]))
+        if scan.bad_utf8:
+            entry["warnings"].append("%d returned line(s) are not valid UTF-8 (shown with U+FFFD)" % scan.bad_utf8)
+        return entry, scan
+
+    def run(self):
+        p = self.p
+        files = expand_paths(p["paths"], p["include_rotated"])
+        counts = [0] * len(self.patterns)
+        total = 0
+        tail = []
+        sigs = None
+        entries = []
+        for path in files:
+            entry, scan = self.scan_file(path)
+            entries.append(entry)
+            if scan is None:
+                continue
+            total += scan.total
+            counts = [a + b for a, b in zip(counts, scan.counts)]
+            for m in scan.tail:
+                m = dict(m)
+                m["file"] = path
+                m["timestamp"] = iso(m["timestamp"])
+                tail.append(m)
+            if sigs is None:
+                sigs = scan.signatures
+            else:
+                sigs.merge(scan.signatures)
+        tail = tail[-p["tail"]:] if p["tail"] else []
+        signatures = sigs.top(p["top_signatures"]) if sigs else []
+        read = [e for e in entries if e["skipped"] is None]
+        if not files:
+            status, reason = "degraded", "no file matches %s" % ", ".join(p["paths"])
+        elif not read and any(not e["skipped"].startswith("last written") for e in entries):
+            status, reason = "degraded", "no file could be read: %s" % "; ".join(
+                "%s: %s" % (e["path"], e["skipped"]) for e in entries)
+        elif total == 0:
+            status, reason = "healthy", "no matching line in %d file(s)" % len(read)
+        else:
+            status = "down" if total >= p["unhealthy_matches"] else "degraded"
+            reason = "%d matching line(s) in %d file(s)" % (total, len([e for e in read if e["matches"]]))
+            if signatures:
+                reason += "; top: %s (%d)" % (signatures[0]["signature"][:120], signatures[0]["count"])
+        return dict(
+            changed=False, status=status, reason=reason, total_matches=total,
+            counts=dict((pat.name, n) for pat, n in zip(self.patterns, counts)),
+            matches=tail, signatures=signatures,
+            signatures_approximate=bool(sigs and sigs.approximate), files=entries,
+            bytes_scanned=sum(e["bytes_scanned"] for e in entries),
+            lines_scanned=sum(e["lines_scanned"] for e in entries),
+            window={"since": iso(self.since), "until": iso(self.until)},
+        )
+
+
+def validate(module):
+    p = module.params
+    if not p["paths"]:
+        module.fail_json(msg="paths: give at least one file or glob")
+    if not p["patterns"]:
+        module.fail_json(msg="patterns: give at least one regex or preset (%s)" % ", ".join(sorted(PRESETS)))
+    for name in ("tail", "top_signatures"):
+        if p[name] < 0:
+            module.fail_json(msg="%s: must be 0 or more, got %d" % (name, p[name]))
+    if p["max_line_length"] < 1:
+        module.fail_json(msg="max_line_length: must be 1 or more, got %d" % p["max_line_length"])
+    if p["unhealthy_matches"] < 1:
+        module.fail_json(msg="unhealthy_matches: must be 1 or more, got %d" % p["unhealthy_matches"])
+    named = []
+    for item in p["patterns"]:
+        if item in PRESETS:
+            named.extend((item, rx) for rx in PRESETS[item])
+        else:
+            named.append((item, item))
+    try:
+        patterns = compile_patterns(named, p["ignore_case"])
+    except ValueError as exc:
+        module.fail_json(msg="patterns: %s" % exc)
+    now = time.time()
+    window = {}
+    for name in ("since", "until"):
+        if p[name] is None:
+            window[name] = None
+            continue
+        try:
+            window[name] = parse_time_spec(p[name], now)
+        except ValueError as exc:
+            module.fail_json(msg="%s: %s" % (name, exc))
+    if window["since"] is not None and window["until"] is not None and window["since"] > window["until"]:
+        module.fail_json(msg="since (%s) is after until (%s)" % (iso(window["since"]), iso(window["until"])))
+    return patterns, window["since"], window["until"]
+
+
+def main():
+    argument_spec = dict(
+        paths=dict(type="list", elements="path", required=True, aliases=["path"]),
+        include_rotated=dict(type="bool", default=False),
+        patterns=dict(type="list", elements="str", default=["errors"]),
+        ignore_case=dict(type="bool", default=True),
+        since=dict(type="str"),
+        until=dict(type="str"),
+        tail=dict(type="int", default=20),
+        max_line_length=dict(type="int", default=2048),
+        top_signatures=dict(type="int", default=10),
+        unhealthy_matches=dict(type="int", default=100),
+    )
+    argument_spec.update(PROBE_COMMON_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    patterns, since, until = validate(module)
+    result = LogGrep(module.params, patterns, since, until).run()
+    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
+        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
