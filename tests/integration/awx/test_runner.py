@@ -22,7 +22,8 @@ STANDALONE = ["triage", "scale_up", "restart_services", "circuit_breaker", "roll
 # playbooks that classify, so AWX workflows can branch on the severity they expose
 SEVERITY_PLAYBOOKS = set(SCENARIOS) | {"triage"}
 # answers for required survey questions that have no default
-REQUIRED_ANSWERS = {"incident_id": "incident-2026-11-26-000000", "debug_bundle_incident_id": "incident-2026-11-26-000000"}
+REQUIRED_ANSWERS = {"incident_id": "incident-2026-11-26-000000", "debug_bundle_incident_id": "incident-2026-11-26-000000",
+                    "communicate_incident_id": "incident-2026-11-26-000000"}
 SMOKE_SURVEY = [
     {"variable": "smoke_severity", "type": "multiplechoice", "choices": ["P0", "P1", "P2", "P3"], "default": "P1",
      "required": True},
