@@ -9,6 +9,7 @@ skipped (and listed)."""
 import glob
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -22,8 +23,10 @@ STANDALONE = ["triage", "scale_up", "restart_services", "circuit_breaker", "roll
 # playbooks that classify, so AWX workflows can branch on the severity they expose
 SEVERITY_PLAYBOOKS = set(SCENARIOS) | {"triage"}
 # answers for required survey questions that have no default
-REQUIRED_ANSWERS = {"incident_id": "incident-2026-11-26-000000", "debug_bundle_incident_id": "incident-2026-11-26-000000",
-                    "communicate_incident_id": "incident-2026-11-26-000000"}
+INCIDENT_ID = "incident-2026-11-26-000000"
+REQUIRED_ANSWERS = {"incident_id": INCIDENT_ID}
+# playbooks that work on an existing incident record: the test opens one in a scratch incidents_dir first
+NEEDS_INCIDENT = {"status_update", "post_incident_review"}
 SMOKE_SURVEY = [
     {"variable": "smoke_severity", "type": "multiplechoice", "choices": ["P0", "P1", "P2", "P3"], "default": "P1",
      "required": True},
@@ -66,6 +69,19 @@ def stats_artifact(private_data_dir, ident):
     stats = [e for e in events if e.get("event") == "playbook_on_stats"]
     assert len(stats) == 1, "no playbook_on_stats event among %d runner events" % len(events)
     return stats[0]["event_data"].get("artifact_data", {})
+
+
+def open_incident(incidents_dir, incident_id):
+    """Open the incident record the playbook works on, with our incident module."""
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", os.path.join(ROOT, "inventories", "local"),
+         "-m", "reflexion.incident.incident",
+         "-a", json.dumps({"dir": incidents_dir, "id": incident_id, "event": "open", "severity": "P2",
+                           "message": "ansible-runner test"})],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                 PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def inventory():
@@ -126,6 +142,11 @@ def test_playbook_under_ansible_runner_with_its_survey(name, tmp_path):
         jt = yaml.safe_load(f)
     spec = (jt.get("related") or {}).get("survey_spec", {}).get("spec", [])
     extravars = survey_extravars(spec, {"auto_mitigate": "false"})
+    # like a job template's own extra_vars: keep incident records out of the checkout
+    incidents = tmp_path / "incidents"
+    extravars["incidents_dir"] = str(incidents)
+    if name in NEEDS_INCIDENT:
+        open_incident(str(incidents), extravars["incident_id"])
     r, pdd = run(path, extravars, tmp_path, check=True)
     assert r.status == "successful" and r.rc == 0, r.stdout.read()[-4000:]
     data = stats_artifact(pdd, "job")

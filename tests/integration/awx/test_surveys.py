@@ -128,22 +128,25 @@ def test_survey_questions_are_well_formed():
 
 
 def test_every_survey_field_matches_its_argument_spec():
-    mapping = load(os.path.join(AWX, "survey_map.yml"))["variables"]
+    survey_map = load(os.path.join(AWX, "survey_map.yml"))
     problems, checked, waiting = [], [], set()
     for name, jt in templates().items():
         playbook = os.path.join(ROOT, jt["playbook"])
+        mapping = dict(survey_map.get("variables") or {})
+        mapping.update((survey_map.get("templates") or {}).get(name) or {})
         for q in survey(jt):
             var = q["variable"]
             entry = mapping.get(var)
             if entry is None:
                 problems.append("%s: survey variable %s is not in awx/survey_map.yml" % (name, var))
                 continue
-            if entry.get("playbook_var"):
-                spec = entry["spec"]
+            if entry.get("playbook_var") or entry.get("argument") != var:
                 if os.path.isfile(playbook):
                     with open(playbook) as f:
                         if var not in f.read():
                             problems.append("%s: %s does not use survey variable %s" % (name, jt["playbook"], var))
+            if entry.get("playbook_var"):
+                spec = entry["spec"]
             else:
                 spec = role_spec(entry["role"], entry["argument"], entry.get("entry_point", "main"))
                 if spec is None:
