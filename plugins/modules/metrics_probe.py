@@ -1,0 +1,401 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: metrics_probe
+short_description: Scrape Prometheus metrics, filter them, and compute request rate, 5xx ratio and p95
+version_added: 0.1.0
+description:
+  - The runbook's C(curl http://localhost:8000/metrics | grep reflexion_) as a read-only probe.
+  - Parses the Prometheus text format with prometheus_client's parser and filters samples by name
+    prefix, name regex and labels.
+  - With O(sample_interval) it scrapes every target twice and returns rates over the interval,
+    requests/s, the 5xx ratio and the p95 latency from the histogram buckets, summed over all targets.
+  - With O(prometheus_url) and O(query) it runs a PromQL instant query through the Prometheus HTTP
+    API instead of scraping.
+author:
+  - Reflexion SRE team (@reflexion)
+extends_documentation_fragment:
+  - reflexion.incident.probe
+  - reflexion.incident.http_client
+requirements:
+  - prometheus_client (Python library, on the target) for scraping
+options:
+  urls:
+    description:
+      - Metrics endpoints to scrape, for example V(http://localhost:8000/metrics).
+      - Required unless O(prometheus_url) and O(query) are given.
+    type: list
+    elements: str
+    default: []
+    aliases: [url]
+  prefix:
+    description: Keep only samples whose name starts with this.
+    type: str
+    default: reflexion_
+  name_regex:
+    description: Keep only samples whose name matches this regular expression.
+    type: str
+  labels:
+    description:
+      - Keep only samples with these label values; also restricts the rates.
+    type: dict
+    default: {}
+  sample_interval:
+    description:
+      - Seconds between two scrapes; above 0 the probe returns RV(rates). V(0) scrapes once.
+    type: float
+    default: 0.0
+  requests_metric:
+    description: Counter of answered requests, labelled with the HTTP status.
+    type: str
+    default: reflexion_requests_total
+  status_label:
+    description: The label of O(requests_metric) that holds the HTTP status code.
+    type: str
+    default: status
+  latency_histogram:
+    description: Histogram of request durations in seconds (without the C(_bucket) suffix).
+    type: str
+    default: reflexion_request_duration_seconds
+  error_ratio_degraded:
+    description: A 5xx ratio at or above this makes RV(status) V(degraded).
+    type: float
+    default: 0.05
+  error_ratio_down:
+    description: A 5xx ratio at or above this makes RV(status) V(down).
+    type: float
+    default: 0.5
+  p95_slow_s:
+    description: A p95 latency at or above this many seconds makes RV(status) V(degraded).
+    type: float
+    default: 2.0
+  max_metrics:
+    description: At most this many samples are returned in RV(metrics).
+    type: int
+    default: 500
+  prometheus_url:
+    description: Base URL of a Prometheus server, for example V(http://127.0.0.1:9090).
+    type: str
+  query:
+    description: A PromQL instant query run against O(prometheus_url).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Check key metrics (runbook, Post-Incident Monitoring)
+  reflexion.incident.metrics_probe:
+    url: http://localhost:8000/metrics
+    sample_interval: 5
+  register: metrics
+
+- name: Error rate from Prometheus
+  reflexion.incident.metrics_probe:
+    prometheus_url: http://127.0.0.1:9090
+    query: sum(rate(reflexion_requests_total{status=~"5.."}[5m])) / sum(rate(reflexion_requests_total[5m]))
+"""
+
+RETURN = r"""
+status:
+  description: V(healthy), V(degraded) or V(down).
+  returned: always
+  type: str
+reason:
+  description: Why, in one line.
+  returned: always
+  type: str
+rates:
+  description: With O(sample_interval), rates over the interval summed over all targets, else null.
+  returned: always
+  type: dict
+  contains:
+    requests_per_s:
+      description: Requests answered per second.
+      type: float
+    error_ratio:
+      description: 5xx answers divided by all answers (0 when there were none).
+      type: float
+    p95_latency_s:
+      description: 95th percentile latency from the histogram buckets, null without requests.
+      type: float
+    requests:
+      description: Requests in the interval.
+      type: float
+    errors_5xx:
+      description: 5xx answers in the interval.
+      type: float
+    sample_interval:
+      description: The interval in seconds.
+      type: float
+sample_interval:
+  description: The interval used, in seconds (0 for a single scrape).
+  returned: always
+  type: float
+metrics:
+  description: The selected samples (of the last scrape, or the query result), at most O(max_metrics).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "reflexion_requests_total", "labels": {"status": "200"}, "value": 1234.0, "target": "http://x/metrics"}]
+metrics_truncated:
+  description: True when more samples matched than O(max_metrics).
+  returned: always
+  type: bool
+targets:
+  description: One result per scraped URL.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The URL.
+      type: str
+    status:
+      description: V(healthy) when it could be scraped and parsed, else V(down).
+      type: str
+    reason:
+      description: Why.
+      type: str
+    status_code:
+      description: HTTP status of the scrape.
+      type: int
+    samples:
+      description: Samples parsed from the last scrape (before filtering).
+      type: int
+    rates:
+      description: This target's rates (with O(sample_interval)).
+      type: dict
+query_result:
+  description: The raw PromQL result (C(data.result)) with O(query), else null.
+  returned: always
+  type: raw
+"""
+
+import json
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.reflexion.incident.plugins.module_utils._http import (
+    HttpProbeError,
+    parse_url,
+    timed_request,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._metrics import classify, parse_text, rates, select
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
+    PROBE_COMMON_SPEC,
+    fan_out,
+    worst_status,
+)
+
+try:
+    from urllib.parse import urlencode
+except ImportError:  # pragma: no cover
+    from urllib import urlencode  # type: ignore
+
+try:
+    import prometheus_client  # noqa: F401 - presence check; the parser is imported in _metrics
+    HAS_PROM = True
+    PROM_ERR = None
+except ImportError as exc:  # pragma: no cover - depends on the target
+    HAS_PROM = False
+    PROM_ERR = exc
+
+MAX_BODY = 64 << 20
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class MetricsProbe(object):
+    def __init__(self, params):
+        self.p = params
+        self.regex = re.compile(params["name_regex"]) if params["name_regex"] else None
+
+    def scrape(self, url):
+        p = self.p
+        try:
+            code, _h, data, timings = timed_request(url, timeout=p["timeout"], validate_certs=p["validate_certs"],
+                                                    headers={"Accept": "text/plain"}, max_body=MAX_BODY)
+        except HttpProbeError as exc:
+            return {"target": url, "status": "down", "reason": str(exc), "status_code": None, "samples": None}
+        if code != 200:
+            return {"target": url, "status": "down", "reason": "HTTP %d" % code, "status_code": code, "samples": None}
+        try:
+            samples = parse_text(data.decode("utf-8", "replace"))
+        except Exception as exc:  # noqa: BLE001 - the parser raises several types on bad input
+            return {"target": url, "status": "down", "reason": "not Prometheus text format: %s" % exc,
+                    "status_code": code, "samples": None}
+        return {"target": url, "status": "healthy", "reason": "%d samples" % len(samples), "status_code": code,
+                "samples": samples, "total_ms": timings["total"]}
+
+    def run_scrapes(self):
+        p = self.p
+        first = fan_out(self.scrape, p["urls"], p["max_workers"])
+        last = first
+        interval = p["sample_interval"]
+        if interval > 0:
+            started = time.monotonic()
+            time.sleep(interval)
+            last = fan_out(self.scrape, p["urls"], p["max_workers"])
+            interval = round(time.monotonic() - started, 3)
+        targets, metrics, all1, all2 = [], [], [], []
+        for a, b in zip(first, last):
+            t = {"target": b["target"], "status": worst_status([a["status"], b["status"]]),
+                 "reason": b["reason"] if b["status"] != "healthy" else a["reason"],
+                 "status_code": b["status_code"], "samples": len(b["samples"]) if b["samples"] is not None else None,
+                 "rates": None}
+            if b["samples"] is not None:
+                for s in select(b["samples"], p["prefix"], self.regex, p["labels"]):
+                    s = dict(s)
+                    s["target"] = b["target"]
+                    metrics.append(s)
+            if p["sample_interval"] > 0 and a["samples"] is not None and b["samples"] is not None:
+                t["rates"] = rates(a["samples"], b["samples"], interval, p["requests_metric"], p["status_label"],
+                                   p["latency_histogram"], p["labels"])
+                all1.extend(a["samples"])
+                all2.extend(b["samples"])
+            targets.append(t)
+        agg = None
+        if p["sample_interval"] > 0:
+            if all2:
+                agg = self._aggregate([t for t in targets if t["rates"]], first, last, interval)
+            else:
+                agg = None
+        down = [t for t in targets if t["status"] != "healthy"]
+        status, reason = classify(agg, p["error_ratio_degraded"], p["error_ratio_down"], p["p95_slow_s"])
+        if down:
+            status = worst_status([status, "degraded" if len(down) < len(targets) else "down"])
+            reason = "; ".join("%s: %s" % (t["target"], t["reason"]) for t in down) + (
+                "" if len(down) == len(targets) else "; " + reason)
+        return dict(changed=False, status=status, reason=reason, rates=agg, sample_interval=p["sample_interval"] and interval,
+                    metrics=metrics[:p["max_metrics"]], metrics_truncated=len(metrics) > p["max_metrics"],
+                    targets=targets, query_result=None)
+
+    def _aggregate(self, good, first, last, interval):
+        p = self.p
+        # Sum over targets: tag every sample with its target so counters are matched per replica.
+        a, b = [], []
+        for t1, t2 in zip(first, last):
+            if t1["samples"] is None or t2["samples"] is None:
+                continue
+            for s in t1["samples"]:
+                a.append(dict(s, labels=dict(s["labels"], __target__=t1["target"])))
+            for s in t2["samples"]:
+                b.append(dict(s, labels=dict(s["labels"], __target__=t2["target"])))
+        return rates(a, b, interval, p["requests_metric"], p["status_label"], p["latency_histogram"], p["labels"])
+
+    def run_query(self):
+        p = self.p
+        url = p["prometheus_url"].rstrip("/") + "/api/v1/query?" + urlencode({"query": p["query"]})
+        base = dict(changed=False, rates=None, sample_interval=0.0, metrics=[], metrics_truncated=False,
+                    targets=[], query_result=None)
+        try:
+            code, _h, data, _t = timed_request(url, timeout=p["timeout"], validate_certs=p["validate_certs"],
+                                               max_body=MAX_BODY)
+        except HttpProbeError as exc:
+            base.update(status="down", reason="Prometheus: %s" % exc)
+            return base
+        try:
+            doc = json.loads(data.decode("utf-8", "replace"))
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get("status") != "success":
+            err = doc.get("error") if isinstance(doc, dict) else "answer is not JSON"
+            base.update(status="down", reason="Prometheus query failed (HTTP %d): %s" % (code, err))
+            return base
+        data = doc.get("data") or {}
+        result = data.get("result")
+        metrics = []
+        if data.get("resultType") in ("scalar", "string") and isinstance(result, list) and len(result) == 2:
+            metrics.append({"name": None, "labels": {}, "value": _float(result[1])})
+        elif isinstance(result, list):
+            for item in result:
+                if not isinstance(item, dict):
+                    continue
+                labels = dict(item.get("metric") or {})
+                value = (item.get("value") or [None, None])[1]
+                metrics.append({"name": labels.pop("__name__", None), "labels": labels, "value": _float(value)})
+        base.update(status="healthy", reason="query returned %d series" % len(metrics),
+                    metrics=metrics[:p["max_metrics"]], metrics_truncated=len(metrics) > p["max_metrics"],
+                    query_result=result)
+        return base
+
+    def run(self):
+        if self.p["query"]:
+            return self.run_query()
+        return self.run_scrapes()
+
+
+def validate(module):
+    p = module.params
+    if bool(p["prometheus_url"]) != bool(p["query"]):
+        module.fail_json(msg="prometheus_url and query: give both to run a PromQL query, or neither to scrape urls")
+    if not p["query"] and not p["urls"]:
+        module.fail_json(msg="urls: give at least one metrics URL (or prometheus_url and query)")
+    for url in p["urls"] + ([p["prometheus_url"]] if p["prometheus_url"] else []):
+        try:
+            parse_url(url)
+        except ValueError as exc:
+            module.fail_json(msg="%s: %s" % ("prometheus_url" if url == p["prometheus_url"] else "urls", exc))
+    if p["timeout"] <= 0:
+        module.fail_json(msg="timeout: must be a positive number, got %s" % p["timeout"])
+    if p["sample_interval"] < 0 or p["sample_interval"] > 3600:
+        module.fail_json(msg="sample_interval: must be between 0 and 3600 seconds, got %s" % p["sample_interval"])
+    for name in ("error_ratio_degraded", "error_ratio_down"):
+        if not 0 < p[name] <= 1:
+            module.fail_json(msg="%s: must be in (0, 1], got %s" % (name, p[name]))
+    if p["max_metrics"] < 0:
+        module.fail_json(msg="max_metrics: must be 0 or more, got %d" % p["max_metrics"])
+    if p["max_workers"] < 1:
+        module.fail_json(msg="max_workers: must be 1 or more, got %d" % p["max_workers"])
+    if p["name_regex"]:
+        try:
+            re.compile(p["name_regex"])
+        except re.error as exc:
+            module.fail_json(msg="name_regex: %r is not a valid regular expression: %s" % (p["name_regex"], exc))
+    if p["urls"] and not p["query"] and not HAS_PROM:
+        module.fail_json(msg=missing_required_lib("prometheus_client"), exception=str(PROM_ERR))
+
+
+def main():
+    argument_spec = dict(
+        urls=dict(type="list", elements="str", default=[], aliases=["url"]),
+        prefix=dict(type="str", default="reflexion_"),
+        name_regex=dict(type="str"),
+        labels=dict(type="dict", default={}),
+        sample_interval=dict(type="float", default=0.0),
+        requests_metric=dict(type="str", default="reflexion_requests_total"),
+        status_label=dict(type="str", default="status"),
+        latency_histogram=dict(type="str", default="reflexion_request_duration_seconds"),
+        error_ratio_degraded=dict(type="float", default=0.05),
+        error_ratio_down=dict(type="float", default=0.5),
+        p95_slow_s=dict(type="float", default=2.0),
+        max_metrics=dict(type="int", default=500),
+        prometheus_url=dict(type="str"),
+        query=dict(type="str"),
+        timeout=dict(type="float", default=5.0),
+        validate_certs=dict(type="bool", default=True),
+    )
+    argument_spec.update(PROBE_COMMON_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    validate(module)
+    result = MetricsProbe(module.params).run()
+    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
+        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
