@@ -239,3 +239,50 @@ def classify_activity(snapshot, thresholds):
         return "healthy", "%d connection(s), %.0f%% of max_connections, nothing long-running or blocked" % (
             snapshot.get("total_connections") or 0, util)
     return status, "; ".join(reasons)
+
+
+# ---- pg_backend target selection ------------------------------------------------------------------
+
+def select_targets(rows, filters, own_pid, allow_superuser=False, protected_applications=()):
+    """Split pg_stat_activity rows into (targets, spared) - pure.
+
+    ``rows`` are dicts with pid, database, user, application_name, backend_type, state, duration,
+    superuser, replication and query. ``filters`` has pids, min_duration, states, databases, users,
+    application_names and query_regex (a compiled pattern or None); empty/None filters match all.
+    A row must match every given filter. Matching rows that must never be touched go to ``spared``
+    with the reason.
+    """
+    targets, spared = [], []
+    protected = set(protected_applications or ())
+    for row in rows:
+        if filters.get("pids") and row["pid"] not in filters["pids"]:
+            continue
+        if filters.get("min_duration") is not None and (row.get("duration") is None or row["duration"] < filters["min_duration"]):
+            continue
+        if filters.get("states") and row.get("state") not in filters["states"]:
+            continue
+        if filters.get("databases") and row.get("database") not in filters["databases"]:
+            continue
+        if filters.get("users") and row.get("user") not in filters["users"]:
+            continue
+        if filters.get("application_names") and row.get("application_name") not in filters["application_names"]:
+            continue
+        if filters.get("query_regex") is not None and not filters["query_regex"].search(row.get("query") or ""):
+            continue
+        reason = None
+        if row["pid"] == own_pid:
+            reason = "own session"
+        elif row.get("backend_type") != "client backend":
+            reason = "not a client backend (%s)" % row.get("backend_type")
+        elif row.get("replication"):
+            reason = "replication connection"
+        elif row.get("superuser") and not allow_superuser:
+            reason = "superuser session (allow_superuser is false)"
+        elif row.get("application_name") in protected:
+            reason = "protected application %s" % row.get("application_name")
+        if reason:
+            spared.append(dict(pid=row["pid"], application_name=row.get("application_name"), user=row.get("user"),
+                               reason=reason))
+        else:
+            targets.append(row)
+    return targets, spared

@@ -190,6 +190,11 @@ def opened_sessions(server):
         yield s
     finally:
         s.close()
+        # a closed client does not stop a running pg_sleep on the server: end what the test left behind
+        conn = server.connect(dbname="postgres", application_name="rxi-test-observer")
+        conn.cursor().execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'rxi-%' "
+                              "AND application_name <> 'rxi-test-observer'")
+        conn.close()
         wait_until(lambda: not server.activity("application_name LIKE 'rxi-%' AND application_name <> 'rxi-test-observer'"))
 
 
