@@ -35,7 +35,8 @@ def recorder_playbook(name):
               " 'instance': reflexion_alert_instance, 'severity': reflexion_alert_severity,"
               " 'labels': reflexion_alert_labels, 'annotations': reflexion_alert_annotations,"
               " 'fingerprint': reflexion_alert_fingerprint, 'rule': ansible_eda.rule,"
-              " 'event_alertname': ansible_eda.event.alert.labels.alertname} | to_json }}" % name)
+              " 'event_alertname': ansible_eda.event.alert.labels.alertname,"
+              " 'update_status': status | default(''), 'update_severity': severity | default('')} | to_json }}" % name)
     dest = ("{{ lookup('ansible.builtin.env', 'EDA_TEST_OUT') }}/%s-"
             "{{ reflexion_alert_instance | replace(':', '_') }}-{{ now(utc=true).strftime('%%H%%M%%S%%f') }}.json" % name)
     return [{
@@ -172,6 +173,8 @@ def test_rulebook_maps_every_alert_to_its_playbook_and_throttles(rulebook):
     update = wait_for_run(out, "status_update", "app-1:8000", proc=rulebook.proc, log=rulebook.log)[0]
     assert update["status"] == "resolved" and update["alert_name"] == "HighErrorRate"
     assert update["rule"] == "A resolved reflexion alert posts a status update"
+    assert update["update_status"] == "RESOLVED" and update["update_severity"] == "P1"
+    assert first["update_status"] == ""
     assert len(runs(out, "high_error_rate", "app-1:8000")) == 1
     assert TOKEN not in rulebook.log()
 
