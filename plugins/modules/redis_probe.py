@@ -1,0 +1,183 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: redis_probe
+short_description: Check Redis connectivity, ping latency and memory (replaces redis-cli ping)
+version_added: 0.1.0
+description:
+  - The runbook's "Check Redis connectivity" (C(redis-cli ping)) as a read-only probe.
+  - Sends O(pings) PINGs over one connection and reports min, median and max latency, then reads a subset of
+    C(INFO) (memory, clients, evictions, rejected connections, role).
+  - A server that is down or refuses the password is reported as RV(status=down) with the error; the task fails
+    only with O(fail_on_unhealthy=true).
+author:
+  - Reflexion SRE team (@reflexion)
+extends_documentation_fragment:
+  - reflexion.incident.probe
+  - reflexion.incident.redis
+options:
+  pings:
+    description: How many PINGs to send (1-1000).
+    type: int
+    default: 5
+  slow_ms:
+    description: A median ping above this many milliseconds makes the status V(degraded).
+    type: float
+    default: 50.0
+  memory_degraded_pct:
+    description: used_memory at or above this percentage of maxmemory (when set) makes the status V(degraded).
+    type: float
+    default: 90.0
+seealso:
+  - module: reflexion.incident.health_probe
+"""
+
+EXAMPLES = r"""
+- name: Check Redis connectivity (runbook, Investigation and Diagnosis)
+  reflexion.incident.redis_probe:
+    login_host: 127.0.0.1
+    login_port: 6379
+    login_password: "{{ reflexion_redis_password | default(omit, true) }}"
+  register: redis
+
+- name: Over TLS, failing the task when Redis is not healthy
+  reflexion.incident.redis_probe:
+    login_host: redis.internal
+    login_port: 6380
+    tls: true
+    ca_certs: /etc/ssl/certs/internal-ca.pem
+    fail_on_unhealthy: true
+"""
+
+RETURN = r"""
+status:
+  description: V(healthy), V(degraded) (slow, memory near maxmemory, blocked clients) or V(down).
+  returned: always
+  type: str
+  sample: healthy
+reason:
+  description: Why, in one line.
+  returned: always
+  type: str
+connectable:
+  description: Whether PING got PONG.
+  returned: always
+  type: bool
+error:
+  description: The error when not connectable, else null.
+  returned: always
+  type: str
+  sample: "Error 111 connecting to 127.0.0.1:6379. Connection refused."
+error_kind:
+  description: V(unreachable), V(auth_failed), V(timeout) or V(error); null when connected.
+  returned: always
+  type: str
+ping_ms:
+  description: PING round trips in milliseconds.
+  returned: always
+  type: dict
+  sample: {"min": 0.08, "median": 0.1, "max": 0.2}
+info:
+  description: >-
+    A subset of INFO - redis_version, role, used_memory, used_memory_human, maxmemory, maxmemory_policy,
+    connected_clients, blocked_clients, evicted_keys, rejected_connections, uptime_in_seconds - and
+    used_memory_pct (null without maxmemory).
+  returned: always
+  type: dict
+  sample: {"role": "master", "used_memory": 1021352, "maxmemory": 67108864, "used_memory_pct": 1.5, "connected_clients": 1}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._redis import (
+    INFO_KEYS,
+    REDIS_COMMON_SPEC,
+    classify_error,
+    classify_redis,
+    client,
+    ensure_redis,
+    ping_stats,
+    redis,
+    validate_connection_params,
+)
+
+
+class RedisProbe(object):
+    def __init__(self, params):
+        self.p = params
+
+    def run(self):
+        p = self.p
+        result = dict(changed=False, status="down", reason="", connectable=False, error=None, error_kind=None,
+                      ping_ms=ping_stats([]), info={})
+        conn = client(p)
+        latencies = []
+        try:
+            for _ in range(p["pings"]):
+                start = time.perf_counter()
+                conn.ping()
+                latencies.append((time.perf_counter() - start) * 1000.0)
+            result["connectable"] = True
+            result["ping_ms"] = ping_stats(latencies)
+            raw = {}
+            for section in ("server", "clients", "memory", "stats", "replication"):
+                raw.update(conn.info(section))
+        except redis.RedisError as exc:
+            kind, text = classify_error(exc)
+            result.update(error=text, error_kind=kind, ping_ms=ping_stats(latencies))
+            result["reason"] = ("cannot reach Redis (%s): %s" % (kind, text)) if not result["connectable"] else (
+                "INFO failed: %s" % text)
+            if result["connectable"]:
+                result["status"] = "degraded"
+            return result
+        finally:
+            conn.close()
+        info = dict((k, raw.get(k)) for k in INFO_KEYS)
+        info["used_memory_pct"] = round(100.0 * info["used_memory"] / info["maxmemory"], 2) if info.get("maxmemory") else None
+        result["info"] = info
+        result["status"], result["reason"] = classify_redis(info, result["ping_ms"], p)
+        return result
+
+
+def validate(module):
+    p = module.params
+    msg = validate_connection_params(p)
+    if msg:
+        module.fail_json(msg=msg)
+    if not 1 <= p["pings"] <= 1000:
+        module.fail_json(msg="pings: must be 1-1000, got %d" % p["pings"])
+    if p["slow_ms"] < 0:
+        module.fail_json(msg="slow_ms: must be 0 or more, got %s" % p["slow_ms"])
+    if not 0 < p["memory_degraded_pct"] <= 100:
+        module.fail_json(msg="memory_degraded_pct: must be a percentage in (0, 100], got %s" % p["memory_degraded_pct"])
+
+
+def main():
+    argument_spec = dict(
+        pings=dict(type="int", default=5),
+        slow_ms=dict(type="float", default=50.0),
+        memory_degraded_pct=dict(type="float", default=90.0),
+    )
+    argument_spec.update(REDIS_COMMON_SPEC)
+    argument_spec.update(PROBE_COMMON_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ensure_redis(module)
+    validate(module)
+    result = RedisProbe(module.params).run()
+    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
+        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
