@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Assemble awx/awx_import.json (for `awx import`) from awx/assets.yml and awx/job_templates/*.yml.
 
     python awx/build_import.py            # rewrite awx/awx_import.json

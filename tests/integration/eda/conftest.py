@@ -58,8 +58,9 @@ def wait_http(url, timeout=60.0, proc=None):
 def post(url, body, headers=None, timeout=10):
     """POST ``body`` (dict -> JSON, bytes as-is); return (status, parsed JSON body or text)."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers=dict({"Content-Type": "application/json"},
-                                                                              **(headers or {})))
+    all_headers = {"Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    req = urllib.request.Request(url, data=data, method="POST", headers=all_headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             status, raw = resp.status, resp.read()
