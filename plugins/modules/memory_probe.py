@@ -1,0 +1,427 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: memory_probe
+short_description: Host, process and container memory, OOM kills and leak trends (replaces free, ps and docker stats)
+version_added: 0.1.0
+description:
+  - The runbook's "Memory Issues" (C(free -h), C(ps aux --sort=-%mem | head -10), C(docker stats)) as one
+    read-only probe.
+  - Host memory from C(/proc/meminfo) - total, available, used %, cache and swap.
+  - The top O(top) processes by resident memory, read straight from C(/proc), with their command lines (secrets in
+    arguments masked).
+  - Recent OOM kills from the kernel log (C(/dev/kmsg), where readable) and per container (C(OOMKilled) and the
+    cgroup's C(oom_kill) counter).
+  - Per container usage, limit and % - read concurrently from the cgroup files when the probe runs on the Docker
+    host, else from one-shot Docker stats calls; never one blocking two-sample stats call after another.
+  - With O(samples) > 1, samples every O(interval) seconds and reports a slope in MB/min for each reported process and
+    container, and RV(leak_suspects) - the runbook's "gradually increasing memory usage".
+author:
+  - Reflexion SRE team (@reflexion)
+extends_documentation_fragment:
+  - reflexion.incident.probe
+options:
+  top:
+    description: How many processes to report, largest resident set first.
+    type: int
+    default: 10
+  process_pattern:
+    description:
+      - Only processes whose name or command line matches this regular expression (like C(ps aux | grep reflexion)).
+    type: str
+  containers:
+    description: Report containers (needs the Docker SDK for Python and access to the Docker engine).
+    type: bool
+    default: true
+  docker_host:
+    description: The Docker engine to ask. Falls back to E(DOCKER_HOST).
+    type: str
+    default: unix:///var/run/docker.sock
+  container_names:
+    description: Only these containers (names or ids); all running containers when empty.
+    type: list
+    elements: str
+    default: []
+  compose_project:
+    description: Only the containers of this compose project.
+    type: str
+  samples:
+    description: How many samples to take (1-100). With 2 or more, slopes are computed; leak detection needs 3.
+    type: int
+    default: 1
+  interval:
+    description: Seconds between samples.
+    type: float
+    default: 5.0
+  leak_threshold:
+    description: A process or container growing by at least this many MB per minute over the samples is a leak suspect.
+    type: float
+    default: 10.0
+  oom_since:
+    description: Report kernel OOM kills of the last this many minutes.
+    type: float
+    default: 60
+  used_degraded_pct:
+    description: Host or container memory use at or above this percentage makes the status V(degraded).
+    type: float
+    default: 90
+  used_down_pct:
+    description: Host memory use at or above this percentage makes the status V(down).
+    type: float
+    default: 98
+notes:
+  - The status is V(degraded) when memory is high, a leak is suspected, there were recent OOM kills, or containers
+    were asked for and the Docker engine could not be read (RV(containers_error)).
+seealso:
+  - module: reflexion.incident.health_probe
+"""
+
+EXAMPLES = r"""
+- name: Check memory usage (runbook, Memory Issues)
+  reflexion.incident.memory_probe:
+    compose_project: reflexion
+  register: mem
+
+- name: Watch the app for a minute for gradually increasing memory
+  reflexion.incident.memory_probe:
+    process_pattern: reflexion
+    compose_project: reflexion
+    samples: 7
+    interval: 10
+    leak_threshold: 5
+  register: trend
+
+- name: Show the leak suspects
+  ansible.builtin.debug:
+    var: trend.leak_suspects
+"""
+
+RETURN = r"""
+status:
+  description: V(healthy), V(degraded) or V(down).
+  returned: always
+  type: str
+  sample: degraded
+reason:
+  description: Why, in one line.
+  returned: always
+  type: str
+  sample: "host memory 93% used; leak suspect(s): python3 (pid 4242) +35.1 MB/min"
+host:
+  description: Host memory in MB (like C(free -m)) and percentages.
+  returned: always
+  type: dict
+  sample: {"total_mb": 7961.2, "available_mb": 5100.4, "used_mb": 2860.8, "used_pct": 35.9, "free_mb": 900.1,
+           "cache_mb": 4100.3, "swap_total_mb": 0.0, "swap_used_mb": 0.0, "swap_used_pct": 0.0}
+processes:
+  description: The top O(top) processes by resident memory (last sample).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    pid:
+      description: Process id.
+      type: int
+    name:
+      description: Process name (C(comm)).
+      type: str
+    cmdline:
+      description: Command line, secrets in arguments masked, cut to 300 characters.
+      type: str
+    rss_mb:
+      description: Resident set size in MB.
+      type: float
+    pct:
+      description: RSS as a percentage of host memory.
+      type: float
+    slope_mb_per_min:
+      description: Growth over the samples (null with one sample).
+      type: float
+containers:
+  description: Per container memory (empty when O(containers=false) or the engine could not be read).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+    id:
+      description: Short id.
+      type: str
+    image:
+      description: Image.
+      type: str
+    compose_project:
+      description: Compose project label, if any.
+      type: str
+    compose_service:
+      description: Compose service label, if any.
+      type: str
+    usage_mb:
+      description: Usage without inactive file cache (as C(docker stats) shows it).
+      type: float
+    limit_mb:
+      description: The memory limit, or the host's memory when the container has none.
+      type: float
+    limited:
+      description: Whether the container has its own memory limit.
+      type: bool
+    pct:
+      description: Usage as a percentage of the limit.
+      type: float
+    oom_killed:
+      description: Docker's C(State.OOMKilled).
+      type: bool
+    oom_kill_count:
+      description: The cgroup's oom_kill counter (null when read through the stats API).
+      type: int
+    source:
+      description: Where the numbers came from - V(cgroup_v1), V(cgroup_v2) or V(stats_api).
+      type: str
+    slope_mb_per_min:
+      description: Growth over the samples (null with one sample).
+      type: float
+containers_error:
+  description: Why containers could not be read (Docker SDK missing, engine unreachable), else null.
+  returned: always
+  type: str
+leak_suspects:
+  description: Processes and containers growing by at least O(leak_threshold) MB/min.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "process", "pid": 4242, "name": "python3", "slope_mb_per_min": 35.1, "first_mb": 40.2, "last_mb": 52.0}]
+oom_kills:
+  description: Kernel OOM kills in the last O(oom_since) minutes (time is epoch seconds).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"time": 1764201600.5, "pid": 4242, "name": "python3", "cgroup": true, "anon_rss_mb": 61.2}]
+oom_source:
+  description: V(kmsg) when the kernel log was read, else why not.
+  returned: always
+  type: str
+samples:
+  description: How many samples were taken, and over how many seconds.
+  returned: always
+  type: dict
+  sample: {"count": 3, "seconds": 10.01}
+"""
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+from ansible_collections.reflexion.incident.plugins.module_utils._docker import (
+    HAS_DOCKER,
+    container_entry,
+    docker,
+    list_containers,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._memory import (
+    MB,
+    boot_time,
+    host_summary,
+    is_leak_suspect,
+    mask_args,
+    parse_oom_kills,
+    read_kmsg,
+    read_meminfo,
+    read_process_identity,
+    read_rss_all,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, fan_out, worst_status
+
+
+class MemoryProbe(object):
+    def __init__(self, params):
+        self.p = params
+        self.api = None
+        self.containers_error = None
+        self.identity = {}
+        self.pattern = re.compile(params["process_pattern"]) if params["process_pattern"] else None
+
+    # -- one sample --------------------------------------------------------------------------------
+    def matches(self, pid):
+        if pid not in self.identity:
+            self.identity[pid] = read_process_identity(pid)
+        name, argv = self.identity[pid]
+        if name is None:
+            return False
+        if self.pattern is None:
+            return True
+        return bool(self.pattern.search(name) or self.pattern.search(" ".join(argv)))
+
+    def docker_api(self):
+        if self.api is None and self.containers_error is None:
+            if not HAS_DOCKER:
+                self.containers_error = "the Docker SDK for Python (docker) is not installed"
+            else:
+                try:
+                    self.api = docker.APIClient(base_url=self.p["docker_host"], timeout=10)
+                    self.api.ping()
+                except Exception as exc:  # noqa: BLE001 - any failure to reach the engine is reported, not raised
+                    self.api = None
+                    self.containers_error = "cannot reach the Docker engine at %s: %s" % (self.p["docker_host"], exc)
+        return self.api
+
+    def container_sample(self, host_total):
+        api = self.docker_api()
+        if api is None:
+            return {}
+        try:
+            found = list_containers(api, self.p["container_names"], self.p["compose_project"])
+        except Exception as exc:  # noqa: BLE001
+            self.containers_error = "cannot list containers: %s" % exc
+            return {}
+        entries = fan_out(lambda c: container_entry(api, c, host_total), found, self.p["max_workers"])
+        return dict((e.get("name") or str(i), e) for i, e in enumerate(entries))
+
+    # -- the probe -----------------------------------------------------------------------------------
+    def run(self):
+        p = self.p
+        started = time.monotonic()
+        rss_series, ctr_series = {}, {}
+        host = containers = None
+        for i in range(p["samples"]):
+            if i:
+                time.sleep(p["interval"])
+            t = time.monotonic() - started
+            meminfo = read_meminfo()
+            host = host_summary(meminfo)
+            for pid, rss in read_rss_all().items():
+                rss_series.setdefault(pid, []).append((t, rss / MB))
+            if p["containers"]:
+                containers = self.container_sample(meminfo.get("MemTotal", 0))
+                for name, entry in containers.items():
+                    if entry.get("usage_mb") is not None:
+                        ctr_series.setdefault(name, []).append((t, entry["usage_mb"]))
+        elapsed = round(time.monotonic() - started, 2)
+        last_t = rss_series and max(s[-1][0] for s in rss_series.values())
+        alive = [pid for pid, s in rss_series.items() if s[-1][0] == last_t and pid != os.getpid()]
+        alive.sort(key=lambda pid: -rss_series[pid][-1][1])
+        processes, leak_suspects = [], []
+        for pid in alive:
+            if len(processes) >= p["top"]:
+                break
+            if not self.matches(pid):
+                continue
+            name, argv = self.identity[pid]
+            series = rss_series[pid]
+            suspect, slope = is_leak_suspect(series, p["leak_threshold"])
+            entry = dict(pid=pid, name=name, cmdline=" ".join(mask_args(argv))[:300] or "[%s]" % name,
+                         rss_mb=round(series[-1][1], 2), pct=round(100.0 * series[-1][1] / host["total_mb"], 2),
+                         slope_mb_per_min=round(slope, 2) if slope is not None else None)
+            processes.append(entry)
+            if suspect:
+                leak_suspects.append(dict(kind="process", pid=pid, name=name, slope_mb_per_min=round(slope, 2),
+                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2)))
+        container_list = []
+        for name, entry in sorted((containers or {}).items()):
+            series = ctr_series.get(name, [])
+            suspect, slope = is_leak_suspect(series, p["leak_threshold"])
+            entry["slope_mb_per_min"] = round(slope, 2) if slope is not None else None
+            container_list.append(entry)
+            if suspect:
+                leak_suspects.append(dict(kind="container", name=name, slope_mb_per_min=round(slope, 2),
+                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2)))
+        oom_kills, oom_source = self.oom_kills()
+        result = dict(changed=False, host=host, processes=processes, containers=container_list,
+                      containers_error=self.containers_error, leak_suspects=leak_suspects, oom_kills=oom_kills,
+                      oom_source=oom_source, samples=dict(count=p["samples"], seconds=elapsed))
+        result["status"], result["reason"] = self.classify(result)
+        return result
+
+    def oom_kills(self):
+        try:
+            records = read_kmsg()
+            return parse_oom_kills(records, boot_time(), time.time() - self.p["oom_since"] * 60), "kmsg"
+        except OSError as exc:
+            return [], "unavailable: /dev/kmsg: %s" % (exc.strerror or exc)
+
+    def classify(self, r):
+        p = self.p
+        found = []
+        used = r["host"]["used_pct"] or 0.0
+        if used >= p["used_down_pct"]:
+            found.append(("down", "host memory %.0f%% used" % used))
+        elif used >= p["used_degraded_pct"]:
+            found.append(("degraded", "host memory %.0f%% used" % used))
+        for c in r["containers"]:
+            if c.get("limited") and (c.get("pct") or 0) >= p["used_degraded_pct"]:
+                found.append(("degraded", "container %s at %.0f%% of its limit" % (c["name"], c["pct"])))
+            if c.get("oom_killed"):
+                found.append(("degraded", "container %s was OOM-killed" % c["name"]))
+        if r["leak_suspects"]:
+            found.append(("degraded", "leak suspect(s): " + ", ".join(
+                "%s%s +%.1f MB/min" % (s["name"], " (pid %d)" % s["pid"] if "pid" in s else "", s["slope_mb_per_min"])
+                for s in r["leak_suspects"])))
+        if r["oom_kills"]:
+            found.append(("degraded", "%d OOM kill(s) in the last %g min" % (len(r["oom_kills"]), p["oom_since"])))
+        if r["containers_error"]:
+            found.append(("degraded", r["containers_error"]))
+        if not found:
+            return "healthy", "host memory %.0f%% used, %d container(s), no leak suspect, no recent OOM kill" % (
+                used, len(r["containers"]))
+        return worst_status(s for s, _ in found), "; ".join(reason for _, reason in found)
+
+
+def validate(module):
+    p = module.params
+    if p["top"] < 1:
+        module.fail_json(msg="top: must be 1 or more, got %d" % p["top"])
+    if not 1 <= p["samples"] <= 100:
+        module.fail_json(msg="samples: must be 1-100, got %d" % p["samples"])
+    for name in ("interval", "leak_threshold", "oom_since"):
+        if p[name] < 0:
+            module.fail_json(msg="%s: must be 0 or more, got %s" % (name, p[name]))
+    for name in ("used_degraded_pct", "used_down_pct"):
+        if not 0 < p[name] <= 100:
+            module.fail_json(msg="%s: must be a percentage in (0, 100], got %s" % (name, p[name]))
+    if p["max_workers"] < 1:
+        module.fail_json(msg="max_workers: must be 1 or more, got %d" % p["max_workers"])
+    if p["process_pattern"]:
+        try:
+            re.compile(p["process_pattern"])
+        except re.error as exc:
+            module.fail_json(msg="process_pattern: not a valid regular expression: %s" % exc)
+    if not re.match(r"^(unix|tcp|ssh|npipe|https?)://", p["docker_host"]):
+        module.fail_json(msg="docker_host: expected unix://, tcp://, ssh:// or http(s):// URL, got %s" % p["docker_host"])
+
+
+def main():
+    argument_spec = dict(
+        top=dict(type="int", default=10),
+        process_pattern=dict(type="str"),
+        containers=dict(type="bool", default=True),
+        docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
+        container_names=dict(type="list", elements="str", default=[]),
+        compose_project=dict(type="str"),
+        samples=dict(type="int", default=1),
+        interval=dict(type="float", default=5.0),
+        leak_threshold=dict(type="float", default=10.0),
+        oom_since=dict(type="float", default=60.0),
+        used_degraded_pct=dict(type="float", default=90.0),
+        used_down_pct=dict(type="float", default=98.0),
+    )
+    argument_spec.update(PROBE_COMMON_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    validate(module)
+    result = MemoryProbe(module.params).run()
+    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
+        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
