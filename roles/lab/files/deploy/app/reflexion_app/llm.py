@@ -101,5 +101,10 @@ def models_check(provider, base_url, api_key, timeout):
             return "ok", (time.monotonic() - start) * 1000, None
     except urllib.error.HTTPError as exc:
         return "down", (time.monotonic() - start) * 1000, "%s: HTTP %d" % (classify_status(exc.code), exc.code)
+    except (socket.timeout, TimeoutError) as exc:
+        return "down", (time.monotonic() - start) * 1000, "timeout: %s" % (exc,)
+    except urllib.error.URLError as exc:
+        word = "timeout" if isinstance(exc.reason, (socket.timeout, TimeoutError)) else "connection failed"
+        return "down", (time.monotonic() - start) * 1000, "%s: %s" % (word, exc.reason)
     except (OSError, ValueError) as exc:
         return "down", (time.monotonic() - start) * 1000, "connection failed: %s" % (exc,)

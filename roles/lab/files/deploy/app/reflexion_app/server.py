@@ -132,9 +132,16 @@ def check_llm():
     return entry
 
 
+def _with_req(req, func):
+    _log_ctx.req = req
+    return func()
+
+
 def health():
+    req = getattr(_log_ctx, "req", "-")
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {"db": pool.submit(check_db), "redis": pool.submit(check_redis), "llm": pool.submit(check_llm)}
+        futures = {name: pool.submit(_with_req, req, func) for name, func in
+                   (("db", check_db), ("redis", check_redis), ("llm", check_llm))}
         components = {name: fut.result() for name, fut in futures.items()}
     if components["db"]["status"] == "down":
         overall = "unhealthy"
@@ -258,6 +265,8 @@ def _leak_loop():
     while sum(len(b) for b in _leak) + chunk <= limit:
         _leak.append(bytearray(b"\x01") * chunk)
         LEAKED.set(sum(len(b) for b in _leak))
+        if len(_leak) % 10 == 0:
+            log.warning("memory usage growing: %d MB held by the conversation cache", sum(len(b) for b in _leak) // (1024 * 1024))
         time.sleep(1)
     log.error("memory usage high: %d MB held by the conversation cache", sum(len(b) for b in _leak) // (1024 * 1024))
 
