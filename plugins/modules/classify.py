@@ -22,7 +22,7 @@ description:
     RV(probes_missing) and simply contributes no evidence.
   - The worst row any evidence reaches wins. With no evidence above P3 the severity is P3.
   - "P0 (complete outage, data loss, security breach): health check down with no answer on every target,
-    error ratio >= O(thresholds.p0_error_ratio), database or redis unreachable, or the facts
+    error ratio >= C(p0_error_ratio), database or redis unreachable, or the facts
     O(facts.data_loss) / O(facts.security_breach)."
   - "P1 (major feature unavailable, significant performance degradation, API errors affecting multiple users):
     a health component down, some replicas down, every LLM provider failing, error ratio >= p1_error_ratio,
@@ -39,7 +39,7 @@ description:
     controller, so it runs there, transfers no module and needs no connection to the target (which
     may be the host that is down).
 author:
-  - reflexion.incident maintainers
+  - Reflexion SRE team (@reflexion)
 options:
   health:
     description: The registered result of M(reflexion.incident.health_probe) (V(detailed=true) gives components).

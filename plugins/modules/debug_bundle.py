@@ -26,7 +26,7 @@ description:
   - When the disk has less than O(min_free_mb) free, or a write fails with ENOSPC, the task fails with
     RV(disk_full=true) and a message saying so, and leaves no partial file.
 author:
-  - reflexion.incident maintainers
+  - Reflexion SRE team (@reflexion)
 options:
   incident_id:
     description: The incident id; names the bundle.

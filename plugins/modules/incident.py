@@ -28,7 +28,7 @@ description:
     controller; run this module with C(delegate_to=localhost) (and usually C(run_once=true)).
   - Notes and messages are redacted (API keys, tokens, passwords) before they are written.
 author:
-  - reflexion.incident maintainers
+  - Reflexion SRE team (@reflexion)
 options:
   dir:
     description:
@@ -55,7 +55,7 @@ options:
     description: The new status, required for O(event=status). V(RESOLVED) sets the resolution time.
     type: str
     choices: [INVESTIGATING, IDENTIFIED, MONITORING, RESOLVED]
-  message:
+  text:
     description: The title (O(event=open)), the note (O(event=note), required there) or a comment on a change.
     type: str
   user:
@@ -86,7 +86,7 @@ EXAMPLES = r"""
     dir: "{{ playbook_dir }}/../incidents"
     event: open
     severity: "{{ severity.severity }}"
-    message: API error rate above 5%
+    text: API error rate above 5%
   delegate_to: localhost
   run_once: true
   register: incident
@@ -105,7 +105,7 @@ EXAMPLES = r"""
     id: "{{ incident.id }}"
     event: status
     status: IDENTIFIED
-    message: v1.1.0 exhausts the DB pool
+    text: v1.1.0 exhausts the DB pool
   delegate_to: localhost
   run_once: true
 """
@@ -182,7 +182,7 @@ def build_request(p):
         user = p["user"] or getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
-    message = redact(p["message"])[0] if p["message"] else None
+    message = redact(p["text"])[0] if p["text"] else None
     return {
         "id": incident_id,
         "event": p["event"],
@@ -202,11 +202,11 @@ def main():
             event=dict(type="str", default="open", choices=list(EVENTS)),
             severity=dict(type="str", choices=list(SEVERITIES)),
             status=dict(type="str", choices=list(STATUSES)),
-            message=dict(type="str"),
+            text=dict(type="str"),
             user=dict(type="str"),
             at=dict(type="str"),
         ),
-        required_if=[("event", "status", ["status"]), ("event", "severity", ["severity"]), ("event", "note", ["message"])],
+        required_if=[("event", "status", ["status"]), ("event", "severity", ["severity"]), ("event", "note", ["text"])],
         supports_check_mode=True,
     )
     p = module.params

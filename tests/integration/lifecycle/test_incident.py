@@ -21,7 +21,7 @@ def test_open_acknowledge_status_severity(run_module, tmp_path):
             "event": "open",
             "at": "2026-11-26T14:03:11Z",
             "severity": "P2",
-            "message": "errors rising",
+            "text": "errors rising",
             "user": "alice",
         },
     )
@@ -73,7 +73,7 @@ def test_check_mode_writes_nothing(run_module, tmp_path):
 def test_note_is_redacted(run_module, tmp_path):
     base = str(tmp_path / "incidents")
     run_module("incident", {"dir": base, "event": "open", "at": "2026-11-26T14:03:11Z"})
-    run = run_module("incident", {"dir": base, "id": ID, "event": "note", "message": "used OPENAI_API_KEY=canary-zz9-secret"})
+    run = run_module("incident", {"dir": base, "id": ID, "event": "note", "text": "used OPENAI_API_KEY=canary-zz9-secret"})
     assert not run.failed, run.output
     for name in ("incident.log", "incident.jsonl", "record.json"):
         assert "canary-zz9-secret" not in open(os.path.join(base, ID, name)).read()

@@ -26,14 +26,14 @@ def make_incident(run_module, base, start):
     iso = lambda dt: dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     incident_id = start.strftime("incident-%Y-%m-%d-%H%M%S")
     steps = [
-        {"event": "open", "at": iso(start), "severity": "P2", "message": "error rate rising", "user": "alice"},
+        {"event": "open", "at": iso(start), "severity": "P2", "text": "error rate rising", "user": "alice"},
         {"event": "acknowledge", "at": iso(start + datetime.timedelta(minutes=40)), "user": "bob"},
         {
             "event": "severity",
             "severity": "P1",
             "at": iso(start + datetime.timedelta(minutes=45)),
             "user": "bob",
-            "message": "many users",
+            "text": "many users",
         },
         {"event": "status", "status": "IDENTIFIED", "at": iso(start + datetime.timedelta(minutes=50)), "user": "bob"},
         {"event": "status", "status": "RESOLVED", "at": iso(start + datetime.timedelta(minutes=90)), "user": "bob"},
