@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Benchmark log_grep against grep on the same files, in the same run.
+
+Usage: .venv/bin/python bench/bench_log_grep.py [--gb 1] [--big-gb 4] [--small-gb 0.4] [--gz-mb 200] [--runs 3]
+
+Cases (targets from issue 4):
+  full scan, runbook patterns, page-cached file  -> our time <= 1.0x `LC_ALL=C grep -c -E -i`
+  rotated .gz                                     -> our throughput >= 0.8x `zcat | grep -c`
+  since: 1h on a big vs a small log, same last hour -> within 10% of each other, >= 20x faster than a full grep
+The module runs as a process (python plugins/modules/log_grep.py args.json), so interpreter start-up is
+counted like grep's; Ansible's own per-task overhead (~0.65 s) is not. Files go to a temp dir and are deleted.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE = os.path.join(ROOT, "plugins", "modules", "log_grep.py")
+PY = sys.executable
+ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"), LC_ALL="C")
+
+MSGS = [
+    ("INFO", "app.api", "GET /v1/chat 200 in {ms} ms request_id={rid}", 40),
+    ("INFO", "app.api", "POST /v1/complete 200 in {ms} ms user={uid}", 25),
+    ("DEBUG", "app.cache", "cache hit key=session:{uid} ttl={ms}", 15),
+    ("INFO", "app.worker", "processed job {uid} in {ms} ms", 14),
+    ("WARNING", "app.llm", "slow upstream response {ms} ms from provider openai", 3),
+    ("ERROR", "app.db", "could not connect to server: Connection refused (attempt {n})", 1),
+    ("ERROR", "app.llm", "OpenAI request failed: rate limit exceeded, retry after {n}s", 1),
+    ("WARNING", "app.http", "upstream timeout after {ms} ms id={rid}", 1),
+]
+
+
+def block(start, step, nbytes, rnd):
+    """Log lines (Python logging format, UTC) from ``start``, ``step`` s apart, about ``nbytes``."""
+    out, size, t = [], 0, start
+    weights = [m[3] for m in MSGS]
+    while size < nbytes:
+        lvl, name, msg, _w = rnd.choices(MSGS, weights)[0]
+        ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + ",%03d" % int((t % 1) * 1000)
+        line = "%s %s %s %s\n" % (ts, lvl, name, msg.format(ms=rnd.randint(1, 5000), rid="%032x" % rnd.getrandbits(128),
+                                                              uid=rnd.randint(1, 10 ** 6), n=rnd.randint(1, 9)))
+        out.append(line)
+        size += len(line)
+        t += step
+    return "".join(out).encode(), t
+
+
+def write_log(path, total_bytes, last_hour_bytes, now, rnd):
+    """Old entries (before the last hour) repeated up to size, then ``last_hour_bytes`` of the last hour."""
+    old, _ = block(now - 30 * 86400, 0.01, 16 << 20, rnd)
+    recent, _ = block(now - 3500, 3400.0 / (last_hour_bytes / 105.0), last_hour_bytes, rnd)
+    with open(path, "wb") as f:
+        written = 0
+        while written + len(old) <= total_bytes - len(recent):
+            f.write(old)
+            written += len(old)
+        f.write(recent)
+
+
+def timed(cmd, runs, env=ENV, shell=False):
+    times, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, shell=shell, capture_output=True, check=False)
+        times.append(time.perf_counter() - t)
+        out = proc.stdout.decode(errors="replace")
+        if proc.returncode not in (0, 1):
+            raise SystemExit("command failed: %s\n%s" % (cmd, proc.stderr.decode(errors="replace")))
+    return statistics.median(times), out
+
+
+def ours(tmp, args, runs):
+    argf = os.path.join(tmp, "args.json")
+    with open(argf, "w") as f:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
+    med, out = timed([PY, MODULE, argf], runs)
+    res = json.loads(out)
+    if res.get("failed"):
+        raise SystemExit("log_grep failed: %s" % res.get("msg"))
+    return med, res
+
+
+def cat_to_cache(path):
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gb", type=float, default=1.0)
+    ap.add_argument("--big-gb", type=float, default=4.0)
+    ap.add_argument("--small-gb", type=float, default=0.4)
+    ap.add_argument("--gz-mb", type=float, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default=None)
+    a = ap.parse_args()
+    rnd = random.Random(4)
+    now = time.time()
+    tmp = tempfile.mkdtemp(prefix="bench_log_grep_", dir=a.dir)
+    rows = []
+    try:
+        full = os.path.join(tmp, "full.log")
+        write_log(full, int(a.gb * (1 << 30)), 8 << 20, now, rnd)
+        cat_to_cache(full)
+        for preset, rx in (("errors", "error"), ("network", "timeout|connection|failed")):
+            g, gout = timed(["grep", "-c", "-E", "-i", rx, full], a.runs)
+            o, res = ours(tmp, {"paths": [full], "patterns": [preset]}, a.runs)
+            assert res["total_matches"] == int(gout), (res["total_matches"], gout)
+            rows.append(dict(case="full scan %.1f GB, %s" % (a.gb, preset), ours_s=o, ref="LC_ALL=C grep -c -E -i",
+                             ref_s=g, ratio=o / g, target="ours/ref <= 1.0", met=o / g <= 1.0,
+                             matches=res["total_matches"]))
+        gz = os.path.join(tmp, "app.log.2.gz")
+        with open(full, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+            left = int(a.gz_mb * (1 << 20))
+            while left > 0:
+                chunk = src.read(min(left, 8 << 20))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
+        cat_to_cache(gz)
+        g, gout = timed("zcat %s | grep -c -E -i error" % gz, a.runs, shell=True)
+        o, res = ours(tmp, {"paths": [gz], "patterns": ["errors"]}, a.runs)
+        assert res["total_matches"] == int(gout), (res["total_matches"], gout)
+        rows.append(dict(case="gzip %.0f MB uncompressed, errors" % a.gz_mb, ours_s=o, ref="zcat | grep -c -E -i",
+                         ref_s=g, ratio=g / o, target="throughput ours/ref >= 0.8", met=g / o >= 0.8,
+                         matches=res["total_matches"]))
+        os.unlink(full)
+        big, small = os.path.join(tmp, "big.log"), os.path.join(tmp, "small.log")
+        write_log(big, int(a.big_gb * (1 << 30)), 20 << 20, now, random.Random(9))
+        write_log(small, int(a.small_gb * (1 << 30)), 20 << 20, now, random.Random(9))
+        cat_to_cache(small)
+        cat_to_cache(big)
+        args = {"patterns": ["errors", "network"], "since": "1h"}
+        ob, rb = ours(tmp, dict(args, paths=[big]), a.runs)
+        osm, rs = ours(tmp, dict(args, paths=[small]), a.runs)
+        assert rb["counts"] == rs["counts"], (rb["counts"], rs["counts"])
+        g, _gout = timed(["grep", "-c", "-E", "-i", "-e", "error", "-e", "timeout|connection|failed", big], 1)
+        rows.append(dict(case="since 1h: %.1f GB vs %.1f GB log" % (a.big_gb, a.small_gb), ours_s=ob,
+                         ref="same on %.1f GB" % a.small_gb, ref_s=osm, ratio=ob / osm,
+                         target="within 10%", met=abs(ob / osm - 1) <= 0.10, matches=rb["total_matches"]))
+        rows.append(dict(case="since 1h on %.1f GB vs full grep" % a.big_gb, ours_s=ob, ref="grep -c (full file)",
+                         ref_s=g, ratio=g / ob, target="speed-up >= 20x", met=g / ob >= 20, matches=rb["total_matches"]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("| case | log_grep (s) | reference | ref (s) | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %.3f | %s | %.3f | %.2f | %s | %s |" % (r["case"], r["ours_s"], r["ref"], r["ref_s"], r["ratio"],
+                                                        r["target"], "yes" if r["met"] else "NO"))
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "log_grep.json"), "w") as f:
+        json.dump({"runs": a.runs, "cpus": os.cpu_count(), "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
