@@ -47,12 +47,11 @@ class ActionModule(ActionBase):
         try:
             _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
-            result.update(failed=True, msg=str(exc).split("\n")[0])
+            result.update(failed=True, msg=str(exc).split("\n", maxsplit=1)[0])
             return result
         probes = dict((name, args.get(name)) for name in PROBE_OPTIONS)
         try:
-            verdict = classify(probes=probes, facts=args["facts"], thresholds=args["thresholds"],
-                               minimum=args.get("minimum"))
+            verdict = classify(probes=probes, facts=args["facts"], thresholds=args["thresholds"], minimum=args.get("minimum"))
         except ThresholdError as exc:
             result.update(failed=True, msg=str(exc))
             return result

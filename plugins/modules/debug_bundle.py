@@ -392,12 +392,13 @@ def main():
     try:
         if not os.path.isdir(p["dest_dir"]):
             os.makedirs(p["dest_dir"], 0o700)
-        result["free_mb"] = free_mb(p["dest_dir"])
-        if result["free_mb"] < p["min_free_mb"]:
+        free = free_mb(p["dest_dir"])
+        result["free_mb"] = free
+        if free < p["min_free_mb"]:
             result["disk_full"] = True
             module.fail_json(
                 msg="disk full: %d MiB free on %s, below min_free_mb=%d; no bundle written"
-                % (result["free_mb"], p["dest_dir"], p["min_free_mb"]),
+                % (free, p["dest_dir"], p["min_free_mb"]),
                 **result,
             )
         manifest, files = Collector(module).collect()

@@ -23,7 +23,10 @@ def free_port():
 
 
 def make_incident(run_module, base, start):
-    iso = lambda dt: dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+
+    def iso(dt):
+        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     incident_id = start.strftime("incident-%Y-%m-%d-%H%M%S")
     steps = [
         {"event": "open", "at": iso(start), "severity": "P2", "text": "error rate rising", "user": "alice"},
