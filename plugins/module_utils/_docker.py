@@ -10,16 +10,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import traceback
 
-try:
-    import docker
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError:
-    docker = None
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+def docker_api_client(base_url, timeout=10):
+    """A low-level docker.APIClient, imported on first use (the SDK costs ~0.1-0.3 s to import, and a probe
+    with containers=false should not pay it). Raises ImportError when the SDK is missing."""
+    import docker  # pylint: disable=import-outside-toplevel
+    return docker.APIClient(base_url=base_url, timeout=timeout)
 
 MB = 1024.0 * 1024.0
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -80,15 +77,17 @@ def stats_memory(api, container_id):
     return (usage - cache if usage is not None else None), mem.get("limit"), None, "stats_api"
 
 
-def container_entry(api, summary, host_total_bytes):
-    """Memory of one container from the list API's summary: cgroup files, else the stats API; plus OOMKilled."""
+def container_entry(api, summary, host_total_bytes, got=None):
+    """Memory of one container from the list API's summary: ``got`` (from cgroup_memory), else the stats API."""
     cid = summary["Id"]
     name = (summary.get("Names") or ["/" + cid[:12]])[0].lstrip("/")
-    got = cgroup_memory(cid)
     if got is None:
         got = stats_memory(api, cid)
     usage, limit, oom_count, source = got
-    state = api.inspect_container(cid).get("State") or {}
+    if oom_count is None:  # read through the API: ask Docker (one more call)
+        oom_killed = bool((api.inspect_container(cid).get("State") or {}).get("OOMKilled"))
+    else:  # the cgroup's own counter: no API call at all
+        oom_killed = oom_count > 0
     limited = bool(limit) and limit < host_total_bytes
     effective = limit if limited else host_total_bytes
     labels = summary.get("Labels") or {}
@@ -98,7 +97,7 @@ def container_entry(api, summary, host_total_bytes):
         usage_mb=round(usage / MB, 2) if usage is not None else None,
         limit_mb=round(effective / MB, 2) if effective else None, limited=limited,
         pct=round(100.0 * usage / effective, 2) if usage is not None and effective else None,
-        oom_killed=bool(state.get("OOMKilled")), oom_kill_count=oom_count, source=source,
+        oom_killed=oom_killed, oom_kill_count=oom_count, source=source,
     )
 
 

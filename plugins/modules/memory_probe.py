@@ -178,7 +178,8 @@ containers:
       description: Usage as a percentage of the limit.
       type: float
     oom_killed:
-      description: Docker's C(State.OOMKilled).
+      description:
+        - Whether the container's cgroup counted an OOM kill (cgroup files), or Docker's C(State.OOMKilled) (stats API).
       type: bool
     oom_kill_count:
       description: The cgroup's oom_kill counter (null when read through the stats API).
@@ -223,9 +224,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.reflexion.incident.plugins.module_utils._docker import (
-    HAS_DOCKER,
+    cgroup_memory,
     container_entry,
-    docker,
+    docker_api_client,
     list_containers,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._memory import (
@@ -264,15 +265,14 @@ class MemoryProbe(object):
 
     def docker_api(self):
         if self.api is None and self.containers_error is None:
-            if not HAS_DOCKER:
+            try:
+                self.api = docker_api_client(self.p["docker_host"])
+                self.api.ping()
+            except ImportError:
                 self.containers_error = "the Docker SDK for Python (docker) is not installed"
-            else:
-                try:
-                    self.api = docker.APIClient(base_url=self.p["docker_host"], timeout=10)
-                    self.api.ping()
-                except Exception as exc:  # noqa: BLE001 - any failure to reach the engine is reported, not raised
-                    self.api = None
-                    self.containers_error = "cannot reach the Docker engine at %s: %s" % (self.p["docker_host"], exc)
+            except Exception as exc:  # noqa: BLE001 - any failure to reach the engine is reported, not raised
+                self.api = None
+                self.containers_error = "cannot reach the Docker engine at %s: %s" % (self.p["docker_host"], exc)
         return self.api
 
     def container_sample(self, host_total):
@@ -284,7 +284,16 @@ class MemoryProbe(object):
         except Exception as exc:  # noqa: BLE001
             self.containers_error = "cannot list containers: %s" % exc
             return {}
-        entries = fan_out(lambda c: container_entry(api, c, host_total), found, self.p["max_workers"])
+        # Fast path: the cgroup files, a few small reads per container and no API call (sequential: threads
+        # would only add overhead to reads that take microseconds). The others: one-shot stats calls, concurrently.
+        entries, need_api = [], []
+        for summary in found:
+            got = cgroup_memory(summary["Id"])
+            if got is None:
+                need_api.append(summary)
+            else:
+                entries.append(container_entry(api, summary, host_total, got))
+        entries += fan_out(lambda c: container_entry(api, c, host_total), need_api, self.p["max_workers"])
         return dict((e.get("name") or str(i), e) for i, e in enumerate(entries))
 
     # -- the probe -----------------------------------------------------------------------------------

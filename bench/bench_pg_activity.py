@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Benchmark pg_activity_probe against a bare psycopg2 connect plus the same queries, in one run.
+
+Usage: .venv/bin/python bench/bench_pg_activity.py [--runs 15] [--sessions 40]
+
+A throwaway PostgreSQL 15 (initdb in a temp dir, free loopback port, see tests/integration/pg_redis_servers.py)
+with --sessions idle client sessions, so pg_stat_activity has rows to read.
+What is measured:
+  * ours: PgActivityProbe(params).run() in-process - connect over TCP with scram auth, read-only transaction,
+    the settings, activity and database-size queries, analysis and classification, close.
+  * reference: psycopg2.connect(...) with the same credentials, the same three queries, fetchall, close.
+  * also shown: the module as a process (python plugins/modules/pg_activity_probe.py args.json), which adds the
+    interpreter and AnsibleModule start-up. Ansible's per-task overhead is not counted.
+Target (issue 5): ours <= 1.3x the reference.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "collections"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+MODULE = os.path.join(ROOT, "plugins", "modules", "pg_activity_probe.py")
+ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
+
+import psycopg2  # noqa: E402
+from integration.pg_redis_servers import MONITOR_PASSWORD, postgres_server  # noqa: E402
+
+from ansible_collections.reflexion.incident.plugins.modules import pg_activity_probe as mod  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--sessions", type=int, default=20)
+    a = ap.parse_args()
+    with postgres_server() as pg:
+        held = [pg.connect(application_name="rxi-bench-%d" % i) for i in range(a.sessions)]
+        args = pg.monitor_args()
+        params = dict(long_running_threshold=300.0, idle_in_transaction_threshold=60.0, mask_literals=True,
+                      query_max_length=500, utilization_degraded_pct=80.0, utilization_down_pct=95.0,
+                      database_sizes=True, statement_timeout=10000, login_unix_socket=None, dsn=None, ssl_mode=None,
+                      ca_cert=None, connect_timeout=5, fail_on_unhealthy=False, max_workers=16)
+        params.update(args)
+
+        def ours():
+            r = mod.PgActivityProbe(params).run()
+            assert r["connectable"], r["error"]
+
+        def bare():
+            conn = psycopg2.connect(host=pg.host, port=pg.port, user="rxi_monitor", password=MONITOR_PASSWORD,
+                                    dbname="reflexion", connect_timeout=5)
+            cur = conn.cursor()
+            for sql in (mod.SETTINGS_SQL, mod.ACTIVITY_SQL, mod.SIZES_SQL):
+                cur.execute(sql)
+                cur.fetchall()
+            conn.close()
+
+        tmp = tempfile.mkdtemp(prefix="bench_pg_")
+        path = os.path.join(tmp, "args.json")
+        with open(path, "w") as f:
+            json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
+
+        def process():
+            subprocess.run([sys.executable, MODULE, path], env=ENV, capture_output=True, check=True)
+
+        ours()
+        bare()
+        t_ours, t_bare = [], []
+        for _ in range(a.runs):  # interleaved: machine load hits both sides alike
+            for fn, acc in ((ours, t_ours), (bare, t_bare)):
+                t = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - t)
+        o, b = statistics.median(t_ours), statistics.median(t_bare)
+        proc = statistics.median([_timed(process) for _ in range(5)])
+        for c in held:
+            c.close()
+    row = dict(case="pg_activity_probe incl. connect, %d sessions" % a.sessions, ours_s=o, ref_s=b, ratio=o / b,
+               target=1.3, process_s=proc)
+    print("| case | ours (median) | bare psycopg2 connect + same queries | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    print("| %s | %.2f ms | %.2f ms | %.2fx | <= 1.3x | %s |" % (row["case"], o * 1000, b * 1000, o / b,
+                                                                "yes" if o / b <= 1.3 else "NO"))
+    print("\nAs a process (interpreter + AnsibleModule start-up included): %.1f ms" % (proc * 1000))
+    with open(os.path.join(ROOT, "bench", "results", "pg_activity.json"), "w") as f:
+        json.dump(dict(runs=a.runs, rows=[row]), f, indent=2)
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    main()
