@@ -2,10 +2,13 @@
 
 
 def test_classify_p1_from_registered_results(run_module):
-    run = run_module("classify", {
-        "health": {"status": "healthy", "status_code": 200, "components": {}},
-        "metrics": {"status": "degraded", "rates": {"error_ratio": 0.2, "p95_latency_s": 0.3}},
-    })
+    run = run_module(
+        "classify",
+        {
+            "health": {"status": "healthy", "status_code": 200, "components": {}},
+            "metrics": {"status": "degraded", "rates": {"error_ratio": 0.2, "p95_latency_s": 0.3}},
+        },
+    )
     assert not run.failed, run.output
     assert run["severity"] == "P1"
     assert run["response_time"] == "1h"
