@@ -38,7 +38,7 @@ class H(BaseHTTPRequestHandler):
 
 def med(fn, runs):
     times = []
-    for _ in range(runs):
+    for _dummy in range(runs):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
@@ -72,7 +72,7 @@ def main():
         o1, c1 = med(lambda: module([url]), a.runs), med(curl, a.runs)
         rows.append(dict(case="1 target", ours_s=o1, ref_s=c1, ratio=o1 / c1))
         on = med(lambda: module([url] * a.targets), a.runs)
-        cn = med(lambda: [curl() for _ in range(a.targets)], a.runs)
+        cn = med(lambda: [curl() for _dummy in range(a.targets)], a.runs)
         rows.append(dict(case="%d targets" % a.targets, ours_s=on, ref_s=cn, ratio=on / cn))
     finally:
         httpd.shutdown()

@@ -358,7 +358,7 @@ class Signatures(object):
 def _last_ts(block, end=None, limit=200):
     """Timestamp of the last timestamped line in block[:end] (searching back at most ``limit`` lines)."""
     pos = len(block) if end is None else end
-    for _ in range(limit):
+    for _dummy in range(limit):
         if pos <= 0:
             return None
         start = block.rfind(b"\n", 0, pos - 1) + 1
@@ -372,7 +372,7 @@ def _last_ts(block, end=None, limit=200):
 def _first_ts_at(block, pos, limit=200):
     """(timestamp, line start) of the first timestamped line starting at or after ``pos``."""
     n = len(block)
-    for _ in range(limit):
+    for _dummy in range(limit):
         if pos >= n:
             return None, n
         end = block.find(b"\n", pos)

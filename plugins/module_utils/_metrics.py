@@ -13,15 +13,17 @@ __metaclass__ = type
 import math
 
 
-def parse_text(text):
+def parse_text(text, parser=None):
     """Samples of a Prometheus text exposition, with prometheus_client's parser.
 
-    Returns a list of ``{"name", "labels", "value", "type"}``. Raises ValueError on a malformed text.
+    ``parser`` is ``prometheus_client.parser.text_string_to_metric_families`` (the module imports
+    it, guarded). Returns a list of ``{"name", "labels", "value", "type"}``; ValueError on bad text.
     """
-    from prometheus_client.parser import text_string_to_metric_families
+    if parser is None:
+        from prometheus_client.parser import text_string_to_metric_families as parser
 
     out = []
-    for family in text_string_to_metric_families(text):
+    for family in parser(text):
         for s in family.samples:
             out.append({"name": s.name, "labels": dict(s.labels), "value": float(s.value), "type": family.type})
     return out

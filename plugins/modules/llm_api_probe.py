@@ -202,9 +202,9 @@ class LlmApiProbe(object):
                 out["reason"] += "; retry after %.0fs" % out["retry_after"]
         elif timings["total"] > p["slow_ms"]:
             out["status"] = "degraded"
-            out["reason"] = "ok but slow: %.0f ms > %.0f ms" % (timings["total"], p["slow_ms"])
+            out["reason"] = "ok but slow: %.0f ms > %.0f ms" % (float(timings["total"] or 0.0), p["slow_ms"])
         else:
-            out["reason"] = "ok (HTTP %d) in %.0f ms" % (code, timings["total"])
+            out["reason"] = "ok (HTTP %d) in %.0f ms" % (code, float(timings["total"] or 0.0))
         return out
 
     def run(self):

@@ -201,12 +201,13 @@ except ImportError:  # pragma: no cover
     from urllib import urlencode  # type: ignore
 
 try:
-    import prometheus_client  # noqa: F401 - presence check; the parser is imported in _metrics
+    from prometheus_client.parser import text_string_to_metric_families
     HAS_PROM = True
     PROM_ERR = None
 except ImportError as exc:  # pragma: no cover - depends on the target
     HAS_PROM = False
     PROM_ERR = exc
+    text_string_to_metric_families = None
 
 MAX_BODY = 64 << 20
 
@@ -233,7 +234,7 @@ class MetricsProbe(object):
         if code != 200:
             return {"target": url, "status": "down", "reason": "HTTP %d" % code, "status_code": code, "samples": None}
         try:
-            samples = parse_text(data.decode("utf-8", "replace"))
+            samples = parse_text(data.decode("utf-8", "replace"), text_string_to_metric_families)
         except Exception as exc:  # noqa: BLE001 - the parser raises several types on bad input
             return {"target": url, "status": "down", "reason": "not Prometheus text format: %s" % exc,
                     "status_code": code, "samples": None}
