@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export VENV
 MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
 
-.PHONY: help setup engine lint sanity unit integration molecule test demo lab-up lab-down build clean
+.PHONY: help setup engine lint sanity unit integration molecule test demo bench build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ molecule: engine ## Every molecule scenario
 
 test: ## Everything CI runs: setup, engine, lint, sanity, unit, integration, molecule
 	@scripts/test.sh
+
+bench: engine ## Run every benchmark (ours vs the reference, same run) and rewrite docs/benchmarks.md
+	python bench/run.py
 
 build: setup ## Build the collection tarball
 	ansible-galaxy collection build --force
