@@ -121,3 +121,23 @@ def test_every_runbook_section_is_covered(text):
     body = _norm(text)
     missing = [h for h in headings if _norm(h) not in body]
     assert not missing, "runbook sections missing from docs/runbook-map.md: %s" % "; ".join(missing)
+
+
+GUIDES = ["docs/quickstart.md", "CONTRIBUTING.md"] + sorted(
+    os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "operator", "*.md")))
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_guides_name_existing_paths(guide):
+    """The quickstart, CONTRIBUTING and the operator guides name playbooks, roles and files that exist."""
+    missing = []
+    for token in _backticked(_read(os.path.join(ROOT, guide))):
+        token = token.strip()
+        if (token.startswith(PATH_PREFIXES) and " " not in token and "<" not in token and "*" not in token
+                and not token.startswith("docs/_build")):
+            if not os.path.exists(os.path.join(ROOT, token.rstrip("/"))):
+                missing.append(token)
+    names = _collection_names()
+    named = re.findall(r"`reflexion\.incident\.([a-z0-9_]+)`", _read(os.path.join(ROOT, guide)))
+    missing += ["reflexion.incident.%s" % n for n in named if n not in names]
+    assert not missing, "%s names what does not exist: %s" % (guide, ", ".join(sorted(set(missing))))
