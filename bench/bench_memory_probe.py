@@ -38,7 +38,7 @@ DEFAULTS = dict(top=10, process_pattern=None, containers=False, docker_host="uni
 def med(fn, runs):
     fn()  # warm-up (page cache, imports)
     times = []
-    for _ in range(runs):
+    for _dummy in range(runs):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
@@ -70,7 +70,7 @@ def main():
     names = ["rxi-mem-bench-%02d" % i for i in range(a.containers)]
     rows = []
     try:
-        sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(a.procs)]
+        sleepers = [subprocess.Popen(["sleep", "600"]) for _dummy in range(a.procs)]
         nproc = len([d for d in os.listdir("/proc") if d.isdigit()])
         ps = med(lambda: subprocess.run("ps aux --sort=-%mem | head", shell=True, capture_output=True, check=True), a.runs)
         ours = med(lambda: MemoryProbe(params()).run(), a.runs)
@@ -90,7 +90,7 @@ def main():
         assert len(many_result["containers"]) == len(names), many_result["containers_error"]
         # interleaved, so that load from other work on the machine hits both sides alike
         t_one, t_many = [], []
-        for _ in range(a.runs):
+        for _dummy in range(a.runs):
             for names_, acc in ((names[:1], t_one), (names, t_many)):
                 t = time.perf_counter()
                 MemoryProbe(params(containers=True, container_names=names_, top=1)).run()

@@ -73,13 +73,13 @@ def main():
         ours()
         bare()
         t_ours, t_bare = [], []
-        for _ in range(a.runs):  # interleaved: machine load hits both sides alike
+        for _dummy in range(a.runs):  # interleaved: machine load hits both sides alike
             for fn, acc in ((ours, t_ours), (bare, t_bare)):
                 t = time.perf_counter()
                 fn()
                 acc.append(time.perf_counter() - t)
         o, b = statistics.median(t_ours), statistics.median(t_bare)
-        proc = statistics.median([_timed(process) for _ in range(5)])
+        proc = statistics.median([_timed(process) for _dummy in range(5)])
         for c in held:
             c.close()
     row = dict(case="pg_activity_probe incl. connect, %d sessions" % a.sessions, ours_s=o, ref_s=b, ratio=o / b,

@@ -62,11 +62,11 @@ def main():
         ours()
         cli()
         t_ours, t_cli = [], []
-        for _ in range(a.runs):
+        for _dummy in range(a.runs):
             t_ours.append(timed(ours))
             t_cli.append(timed(cli))
         proc = statistics.median([timed(lambda: subprocess.run([sys.executable, MODULE, path], env=ENV,
-                                                               capture_output=True, check=True)) for _ in range(5)])
+                                                               capture_output=True, check=True)) for _dummy in range(5)])
     o, c = statistics.median(t_ours), statistics.median(t_cli)
     row = dict(case="redis_probe (5 pings + INFO) vs redis-cli ping", ours_s=o, ref_s=c, ratio=o / c, target=1.5,
                process_s=proc, process_ratio=proc / c)

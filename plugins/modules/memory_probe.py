@@ -382,7 +382,7 @@ class MemoryProbe(object):
         if not found:
             return "healthy", "host memory %.0f%% used, %d container(s), no leak suspect, no recent OOM kill" % (
                 used, len(r["containers"]))
-        return worst_status(s for s, _ in found), "; ".join(reason for _, reason in found)
+        return worst_status(s for s, _dummy in found), "; ".join(reason for _dummy, reason in found)
 
 
 def validate(module):

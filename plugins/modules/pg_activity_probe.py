@@ -166,7 +166,7 @@ by_user:
   returned: always
   type: dict
 by_application:
-  description: Client backends per application_name (V(\"\") when unset).
+  description: Client backends per application_name (the empty string when unset).
   returned: always
   type: dict
 long_running:

@@ -23,7 +23,7 @@ description:
   - O(max_targets) limits the blast radius. When more sessions match, the module fails, lists them, and touches
     none.
   - In check mode it returns the exact sessions it would touch, and touches none.
-  - Sessions it terminated are gone, so a second run finds nothing and reports RV(changed=false).
+  - Sessions it terminated are gone, so a second run finds nothing and reports RV(ignore:changed=false).
 author:
   - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
@@ -350,9 +350,9 @@ def validate(module):
         module.fail_json(msg=msg)
     if not any(p[k] not in (None, [], "") for k in FILTERS):
         module.fail_json(msg="give at least one filter: %s" % ", ".join(FILTERS))
-    bad = [pid for pid in p["pids"] if pid <= 0]
+    bad = [pid for pid in p["pids"] if pid <= 0 or pid > 2147483647]
     if bad:
-        module.fail_json(msg="pids: backend pids are positive integers, got %s" % bad)
+        module.fail_json(msg="pids: backend pids are positive integers (at most 2147483647), got %s" % bad)
     for name in ("min_duration", "cancel_wait", "wait_timeout"):
         if p[name] is not None and p[name] < 0:
             module.fail_json(msg="%s: must be 0 or more seconds, got %s" % (name, p[name]))

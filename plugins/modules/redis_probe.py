@@ -123,7 +123,7 @@ class RedisProbe(object):
         conn = client(p)
         latencies = []
         try:
-            for _ in range(p["pings"]):
+            for _dummy in range(p["pings"]):
                 start = time.perf_counter()
                 conn.ping()
                 latencies.append((time.perf_counter() - start) * 1000.0)

@@ -42,7 +42,7 @@ def test_sees_what_the_test_opened(run_module, pg, sessions):
     sleeper = sessions.sleeper(60)
     idle = sessions.idle_in_transaction()
     holder, waiter = sessions.lock_chain()
-    for _ in range(2):
+    for _dummy in range(2):
         sessions.open(app="rxi-idle")
     assert wait_until(lambda: pg.activity("pid = %d AND wait_event = 'PgSleep'" % sleeper))
     assert wait_until(lambda: pg.activity("pid = %d AND wait_event_type = 'Lock'" % waiter))

@@ -62,7 +62,7 @@ def test_never_its_own_session(run_module, pg):
 
 
 def test_max_targets_refuses_and_touches_nothing(run_module, pg, sessions):
-    pids = [sessions.sleeper(120, app="rxi-batch") for _ in range(3)]
+    pids = [sessions.sleeper(120, app="rxi-batch") for _dummy in range(3)]
     for pid in pids:
         assert sleeping(pg, pid)
     r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-batch"], max_targets=2))
@@ -75,7 +75,7 @@ def test_max_targets_refuses_and_touches_nothing(run_module, pg, sessions):
 
 
 def test_check_mode_lists_targets_and_leaves_every_session_alive(run_module, pg, sessions):
-    pids = [sessions.sleeper(120, app="rxi-batch") for _ in range(2)]
+    pids = [sessions.sleeper(120, app="rxi-batch") for _dummy in range(2)]
     idle = sessions.idle_in_transaction()
     for pid in pids:
         assert sleeping(pg, pid)

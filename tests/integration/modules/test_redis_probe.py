@@ -21,7 +21,7 @@ def locked():
 
 
 def test_healthy_with_real_info(run_module, plain):
-    extra = [redis.Redis(host=plain.host, port=plain.port) for _ in range(3)]
+    extra = [redis.Redis(host=plain.host, port=plain.port) for _dummy in range(3)]
     for c in extra:
         c.ping()
     r = run_module("redis_probe", {"login_host": plain.host, "login_port": plain.port, "pings": 7})
