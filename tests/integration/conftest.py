@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -31,8 +32,11 @@ class ModuleRun(object):
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
+        # With -v..-vvvv, ansible prints its own lines around the json callback's document,
+        # which starts with "{" at column 0 (nested braces are indented).
+        start = re.search(r"^\{$", proc.stdout, re.M)
         try:
-            data = json.loads(proc.stdout)
+            data, dummy = json.JSONDecoder().raw_decode(proc.stdout[start.start():] if start else proc.stdout)
             self.result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
         except (ValueError, KeyError, IndexError):
             self.result = {}

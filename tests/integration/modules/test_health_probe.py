@@ -80,7 +80,7 @@ def test_check_mode_still_probes(run_module, server):
 def test_header_values_never_logged(run_module, server):
     r = run_module("health_probe", {"url": server.base + "/health", "headers": {"Authorization": "Bearer CANARY-7f3a"}},
                    verbosity=3)
-    assert not r.failed
+    assert not r.failed and r["status"] == "healthy", r.output
     assert "CANARY-7f3a" not in r.output
 
 
