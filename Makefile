@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export VENV
 MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
 
-.PHONY: help setup engine lint sanity unit integration molecule test demo bench build clean
+.PHONY: help setup engine lint sanity unit integration molecule test demo bench docs build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: ## Everything CI runs: setup, engine, lint, sanity, unit, integration, mol
 
 bench: engine ## Run every benchmark (ours vs the reference, same run) and rewrite docs/benchmarks.md
 	python bench/run.py
+
+docs: setup ## Build the docs site offline (docs/_build/html)
+	@scripts/build_docs.sh
 
 build: setup ## Build the collection tarball
 	ansible-galaxy collection build --force
