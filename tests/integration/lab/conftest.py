@@ -52,7 +52,8 @@ def ok(proc):
 def http(method, url, body=None, timeout=30, headers=None):
     """(status, parsed JSON or text, headers) of one real HTTP request; never raises on HTTP errors."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers=dict({"Content-Type": "application/json"}, **(headers or {})))
+    all_headers = dict({"Content-Type": "application/json"}, **(headers or {}))
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw, code, hdrs = resp.read().decode(), resp.status, resp.headers
@@ -73,8 +74,8 @@ def health():
 def chat_codes(count, timeout=30):
     codes = []
     for index in range(count):
-        code, _body, _h = http("POST", BASE_URL + "/api/chat", {"session": "pytest", "message": "probe %d %f" % (index, time.time())},
-                               timeout=timeout)
+        message = {"session": "pytest", "message": "probe %d %f" % (index, time.time())}
+        code, _body, _h = http("POST", BASE_URL + "/api/chat", message, timeout=timeout)
         codes.append(code)
     return codes
 

@@ -11,8 +11,25 @@ import docker
 import psycopg2
 import pytest
 
-from .conftest import (BASE_URL, INVENTORY, LLM, PG, LogTail, chat_codes, compose, docker_inspect, git, health, http, metric_sum,
-                       metrics_text, ok, project_containers, set_env, wait_until)
+from .conftest import (
+    BASE_URL,
+    INVENTORY,
+    LLM,
+    PG,
+    LogTail,
+    chat_codes,
+    compose,
+    docker_inspect,
+    git,
+    health,
+    http,
+    metric_sum,
+    metrics_text,
+    ok,
+    project_containers,
+    set_env,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.lab]
 
@@ -130,12 +147,13 @@ def test_llm_faults_then_fallback_provider(clean_lab, run_playbook, fault, outco
     assert body["status"] == "degraded" and body["components"]["llm"]["status"] == "down"
     assert tail.errors(word)
     if fault == "llm_rate_limit":
-        status, _b, headers = http("POST", LLM + "/v1/chat/completions", {"messages": []}, headers={"Authorization": "Bearer sk-test-123456"})
+        status, _b, headers = http("POST", LLM + "/v1/chat/completions", {"messages": []},
+                                   headers={"Authorization": "Bearer sk-test-123456"})
         assert status == 429 and headers["retry-after"] == "20" and headers["x-ratelimit-remaining-requests"] == "0"
     # Mitigation (runbook, LLM API Failures): switch to the backup provider and restart.
     set_env("FALLBACK_LLM_PROVIDER", "anthropic")
     restart_app()
-    answers = [http("POST", BASE_URL + "/api/chat", {"message": "fallback %d %f" % (i, time.time())}, timeout=30) for i in range(4)]
+    answers = [http("POST", BASE_URL + "/api/chat", {"message": "fallback %d %f" % (i, time.time())}) for i in range(4)]
     assert [a[0] for a in answers] == [200] * 4
     assert {a[1]["provider"] for a in answers} == {"anthropic"}
 

@@ -6,8 +6,29 @@ import re
 import pytest
 import yaml
 
-from .conftest import (ALERTMANAGER, BASE_URL, DEFAULTS, DEPLOY_DIR, LLM, LOG_DIR, PROJECT, PROMETHEUS, ROOT, chat_codes, docker_inspect,
-                       git, health, http, metric_sum, metrics_text, ok, playbook, project_containers, recap, wait_until)
+from .conftest import (
+    ALERTMANAGER,
+    BASE_URL,
+    DEFAULTS,
+    DEPLOY_DIR,
+    LLM,
+    LOG_DIR,
+    PROJECT,
+    PROMETHEUS,
+    ROOT,
+    chat_codes,
+    docker_inspect,
+    git,
+    health,
+    http,
+    metric_sum,
+    metrics_text,
+    ok,
+    playbook,
+    project_containers,
+    recap,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.lab]
 
@@ -80,7 +101,8 @@ def test_fake_provider_speaks_both_wire_formats(lab):
     code, body, headers = http("GET", LLM + "/v1/models", headers={"Authorization": "Bearer sk-test-123456"})
     assert code == 200 and body["object"] == "list" and body["data"][0]["object"] == "model"
     assert headers["x-request-id"]
-    code, body, _h = http("POST", LLM + "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    code, body, _h = http("POST", LLM + "/v1/chat/completions", chat,
                           headers={"Authorization": "Bearer sk-test-123456"})
     assert code == 200 and body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
     code, body, headers = http("POST", LLM + "/v1/messages", {"model": "claude-3-5-haiku-latest", "max_tokens": 10,

@@ -52,6 +52,8 @@ def aggregate(pages):
     lines = []
     for key in order:
         entry = families[key]
+        if not entry["order"]:
+            continue
         name = key + "_total" if entry["type"] == "counter" and not key.endswith("_total") else key
         kind = entry["type"] if entry["type"] != "unknown" else "untyped"
         lines.append("# HELP %s %s" % (name, entry["doc"].replace("\\", "\\\\").replace("\n", "\\n")))

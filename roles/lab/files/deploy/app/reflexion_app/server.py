@@ -184,7 +184,9 @@ def ask_llm(prompt):
     """Primary, then FALLBACK_LLM_PROVIDER. Returns (LLMResult or None when disabled, list of failures)."""
     if CFG.disable_external:
         return None, []
-    chain = [CFG.llm_provider] + ([CFG.fallback_provider] if CFG.fallback_provider and CFG.fallback_provider != CFG.llm_provider else [])
+    chain = [CFG.llm_provider]
+    if CFG.fallback_provider and CFG.fallback_provider != CFG.llm_provider:
+        chain.append(CFG.fallback_provider)
     failures = []
     for index, provider in enumerate(chain):
         if index < len(chain) - 1 and not BREAKERS[provider].allow():
@@ -230,7 +232,8 @@ def chat(session, prompt):
         else:
             result, _failures = ask_llm(prompt)
             if result is None:
-                answer, provider, code, degraded = "[degraded] The assistant is unavailable; your message was saved.", "none", 200, True
+                answer = "[degraded] The assistant is unavailable; your message was saved."
+                provider, code, degraded = "none", 200, True
             elif result.ok:
                 answer, provider, code, degraded = result.text, result.provider, 200, False
                 try:

@@ -96,7 +96,8 @@ def success(provider, path, payload):
     if provider == "anthropic":
         return {"id": "msg_" + uuid.uuid4().hex[:24], "type": "message", "role": "assistant",
                 "model": payload.get("model", "claude-3-5-haiku-latest"), "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}
+                "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}
     return {"id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion", "created": now,
             "model": payload.get("model", "gpt-4o-mini"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
@@ -181,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(401, body, base_headers)
         if payload is None:
             count(provider, 400)
-            return self._send(400, error_body(provider, "invalid_request_error", "We could not parse the JSON body."), base_headers)
+            body = error_body(provider, "invalid_request_error", "We could not parse the JSON body.")
+            return self._send(400, body, base_headers)
         with LOCK:
             state = dict(STATE[provider])
         mode = state["mode"]
