@@ -65,6 +65,11 @@ def validate_connection_params(params):
             # The DSN may hold a password: describe the problem, never echo the string.
             detail = re.sub(r'"[^"]*"', '"..."', str(exc).strip().splitlines()[0])
             return "dsn: not a valid libpq connection string or URI (%s)" % detail
+        # parse_dsn accepts any port text; a bad one would otherwise be reported as an outage
+        dsn_port = psycopg2.extensions.parse_dsn(params["dsn"]).get("port")
+        for part in (dsn_port or "").split(","):
+            if part and not (part.isdigit() and 1 <= int(part) <= 65535):
+                return "dsn: the port must be 1-65535"
     return None
 
 

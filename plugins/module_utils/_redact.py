@@ -14,7 +14,8 @@ What is redacted (the replacement is MASK; values are never returned or counted 
   ``glpat-...``) and JWTs, wherever they appear;
 - ``assignment``: the value of any env var / config key / JSON key / query parameter whose NAME matches
   KEY, TOKEN, SECRET, PASSWORD, PASSWD, PWD, CREDENTIAL or AUTHORIZATION (``OPENAI_API_KEY=...``,
-  ``"password": "..."``, ``redis_password: ...``, ``?token=...``).
+  ``"password": "..."``, ``redis_password: ...``, ``?token=...``), and of a command-line flag so named
+  (``--password VALUE``).
 
 Redacting already-redacted text changes nothing and counts nothing.
 """
@@ -47,6 +48,8 @@ _ASSIGN = re.compile(
     r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<nq>[\"']?)(?P<sep>[ \t]*(?:=|:)[ \t]*)"
     r"(?=(?P<q>[\"'])(?P<qval>(?:(?!(?P=q)).)*)(?P=q)|(?P<val>[^\s\"',;&}\]\)]+))"
 )
+# a command-line flag and its separate value: ``--password VALUE``, ``-api-token VALUE``
+_FLAG = re.compile(r"(?P<head>(?<![^\s\"'])--?(?P<name>[A-Za-z][A-Za-z0-9_\-]*)[ \t]+)(?P<val>[^\s\"'\-][^\s\"']*)")
 _SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|credential|authorization)", re.I)
 _NOT_SENSITIVE = re.compile(r"^(keyspace|keys?$|key_?count|keyspace_\w+|tokens?_(total|count|used|limit)|max_tokens)", re.I)
 
@@ -57,6 +60,12 @@ def sensitive_name(name):
     """True when a variable/key name says its value is a secret (KEY|TOKEN|SECRET|PASSWORD...)."""
     base = name.rsplit(".", 1)[-1]
     return bool(_SENSITIVE_NAME.search(base)) and not _NOT_SENSITIVE.search(base)
+
+
+def _sensitive_flag(name):
+    """A flag whose next argument is a secret (``--password``, ``--api-token``, redis ``--requirepass``)."""
+    name = name.replace("-", "_")
+    return sensitive_name(name) or name.lower() in ("requirepass", "masterauth", "pass")
 
 
 def _redact_assignments(text):
@@ -106,6 +115,8 @@ def redact_detail(text):
     text = sub(_PROVIDER, "provider_key", lambda m: MASK, text)
 
     text, counts["assignment"] = _redact_assignments(text)
+    text = sub(_FLAG, "assignment", lambda m: m.group(0) if m.group("val") == MASK or not _sensitive_flag(
+        m.group("name")) else m.group("head") + MASK, text)
     return text, counts
 
 

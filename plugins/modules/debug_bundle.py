@@ -330,6 +330,8 @@ def validate(module):
     p = module.params
     if not re.match(r"^[A-Za-z0-9._-]+$", p["incident_id"]):
         module.fail_json(msg="incident_id: letters, digits and ._- only, got %r" % p["incident_id"])
+    if not p["items"]:
+        module.fail_json(msg="items: give at least one item (command, url or files)")
     seen = set()
     for i, item in enumerate(p["items"]):
         if not NAME_RE.match(item["name"] or ""):

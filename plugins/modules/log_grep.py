@@ -229,6 +229,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     timestamp_format,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 
 _ROTATED = re.compile(r"^(?:\.\d+|-\d{8}(?:\d{2})?)(?:\.gz)?$")
 _SEEK_MIN = 4 << 20
@@ -358,6 +359,11 @@ class LogGrep(object):
                 sigs.merge(scan.signatures)
         tail = tail[-p["tail"]:] if p["tail"] else []
         signatures = sigs.top(p["top_signatures"]) if sigs else []
+        # log lines print secrets (keys, DSN passwords, bearer tokens): never return them
+        for item in tail:
+            item["text"] = redact(item["text"])[0]
+        for item in signatures:
+            item["signature"] = redact(item["signature"])[0]
         read = [e for e in entries if e["skipped"] is None]
         if not files:
             status, reason = "degraded", "no file matches %s" % ", ".join(p["paths"])
