@@ -14,7 +14,6 @@ import pytest
 
 from ..http_fixtures import LoopbackServer
 from ..pg_redis_servers import APP_PASSWORD, MONITOR_PASSWORD, postgres_server, redis_server
-from .conftest import write_playbook
 
 HEALTHY = {
     "/health": (200, {"status": "healthy", "components": {"db": {"status": "healthy"}, "redis": {"status": "healthy"},
