@@ -34,7 +34,7 @@ def playbook(path, extra_vars=None, timeout=900):
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     return subprocess.run(cmd, cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="default"), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def recap(proc):
@@ -113,13 +113,13 @@ def wait_until(check, timeout=60, step=1.0, what="condition"):
 def compose(*args, timeout=300):
     env = dict(os.environ, COMPOSE_BAKE="false")
     proc = subprocess.run(["docker", "compose", "--project-directory", DEPLOY_DIR, "-p", PROJECT] + list(args),
-                          cwd=DEPLOY_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+                          cwd=DEPLOY_DIR, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
 
 def git(*args):
-    proc = subprocess.run(["git", "-C", DEPLOY_DIR] + list(args), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["git", "-C", DEPLOY_DIR] + list(args), capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -134,7 +134,7 @@ def set_env(key, value):
 
 
 def docker_inspect(*names):
-    proc = subprocess.run(["docker", "inspect"] + list(names), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["docker", "inspect"] + list(names), capture_output=True, text=True, timeout=60, check=False)
     return json.loads(proc.stdout) if proc.returncode == 0 else []
 
 
@@ -144,7 +144,7 @@ def project_containers(service=None, all_states=True):
         cmd += ["--filter", "label=com.docker.compose.service=" + service]
     if all_states:
         cmd.append("-a")
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split()
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False).stdout.split()
 
 
 class LogTail(object):

@@ -53,6 +53,12 @@ def five_xx(codes):
     return sum(1 for c in codes if c is not None and c >= 500)
 
 
+def health_if(predicate):
+    """The /health answer when `predicate(answer)` holds, else None (for wait_until)."""
+    answer = health()
+    return answer if predicate(answer) else None
+
+
 def restart_app():
     """The runbook: `docker compose restart reflexion` (the app re-reads .env at start)."""
     compose("restart", "reflexion")
@@ -94,7 +100,7 @@ def test_db_connections_then_terminate_backends(clean_lab, run_playbook):
     assert held >= max_conn - 3 - 4
     assert pg("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' "
               "AND pid <> pg_backend_pid()")[0][0] == 5
-    code, body, _h = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(health()), timeout=30, what="/health 503")
+    code, body, _h = wait_until(lambda: health_if(lambda r: r[0] == 503), timeout=30, what="/health 503")
     assert body["status"] == "unhealthy" and body["components"]["db"]["status"] == "down"
     assert "connection slots" in body["components"]["db"]["error"]
     assert five_xx(chat_codes(5)) == 5
@@ -121,7 +127,11 @@ def test_memory_leak_then_restart(clean_lab, run_playbook):
     tail = LogTail()
     start = usage()
     inject(run_playbook, "memory_leak")
-    grown = wait_until(lambda: (lambda now: now if all(n - s > 30 * 2 ** 20 for n, s in zip(now, start)) else None)(usage()),
+    def grown_by_30mib():
+        now = usage()
+        return now if all(n - s > 30 * 2 ** 20 for n, s in zip(now, start)) else None
+
+    grown = wait_until(grown_by_30mib,
                        timeout=60, step=2, what="every replica's memory (docker stats) up by 30 MiB")
     assert len(grown) == 2
     assert metric_sum(metrics_text(), "reflexion_leaked_bytes") > 30 * 2 ** 20
@@ -162,7 +172,7 @@ def test_redis_down_then_start_it(clean_lab, run_playbook):
     tail = LogTail()
     inject(run_playbook, "redis_down")
     assert [info["State"]["Running"] for info in docker_inspect(*project_containers("redis"))] == [False]
-    _c, body, _h = wait_until(lambda: (lambda r: r if r[1]["components"]["redis"]["status"] == "down" else None)(health()),
+    _c, body, _h = wait_until(lambda: health_if(lambda r: r[1]["components"]["redis"]["status"] == "down"),
                               timeout=30, what="redis down in /health")
     assert body["status"] == "degraded"
     chat_codes(3)

@@ -58,7 +58,7 @@ def test_every_service_runs_with_replicas_behind_the_balancer(lab):
     assert services["reflexion"] == [True, True]
     assert all(all(states) for states in services.values()), services
     replicas = set()
-    for _ in range(12):
+    for _request in range(12):
         replicas.add(health()[1]["replica"])
     assert len(replicas) == 2, replicas
 

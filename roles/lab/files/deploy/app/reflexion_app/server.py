@@ -74,7 +74,7 @@ def db_connect():
 
 
 def db_init():
-    for _ in range(60):
+    for _attempt in range(60):
         try:
             conn = db_connect()
             with conn, conn.cursor() as cur:

@@ -21,7 +21,7 @@ def one():
         req = urllib.request.Request(TARGET + "/health")
     else:
         body = json.dumps({"session": "load-%d" % random.randint(1, 20),
-                           "message": " ".join(random.choice(WORDS) for _ in range(6)) + " %d" % random.randint(1, 10 ** 6)})
+                           "message": " ".join(random.choice(WORDS) for _word in range(6)) + " %d" % random.randint(1, 10 ** 6)})
         req = urllib.request.Request(TARGET + "/api/chat", data=body.encode(), headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
@@ -44,13 +44,14 @@ def worker(interval):
 
 def main():
     interval = WORKERS / RPS
-    for _ in range(WORKERS):
+    for _worker in range(WORKERS):
         threading.Thread(target=worker, args=(interval,), daemon=True).start()
         time.sleep(interval / WORKERS)
     while True:
         time.sleep(10)
         with LOCK:
-            snapshot, _ = dict(STATS), STATS.clear()
+            snapshot = dict(STATS)
+            STATS.clear()
         print("loadgen: last 10s %s" % json.dumps({str(k): v for k, v in sorted(snapshot.items(), key=str)}), flush=True)
 
 
