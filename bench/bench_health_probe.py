@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark health_probe against `curl -w` on a loopback HTTP server, in the same run.
 
 Usage: .venv/bin/python bench/bench_health_probe.py [--runs 5] [--targets 20]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark log_grep against grep on the same files, in the same run.
 
 Usage: .venv/bin/python bench/bench_log_grep.py [--gb 1] [--big-gb 4] [--small-gb 0.4] [--gz-mb 200] [--runs 3]
@@ -48,7 +47,7 @@ def block(start, step, nbytes, rnd):
         lvl, name, msg, dummy = rnd.choices(MSGS, weights)[0]
         ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + ",%03d" % int((t % 1) * 1000)
         line = "%s %s %s %s\n" % (ts, lvl, name, msg.format(ms=rnd.randint(1, 5000), rid="%032x" % rnd.getrandbits(128),
-                                                              uid=rnd.randint(1, 10 ** 6), n=rnd.randint(1, 9)))
+                                                            uid=rnd.randint(1, 10 ** 6), n=rnd.randint(1, 9)))
         out.append(line)
         size += len(line)
         t += step
@@ -161,7 +160,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print("| %s | %.3f | %s | %.3f | %.2f | %s | %s |" % (r["case"], r["ours_s"], r["ref"], r["ref_s"], r["ratio"],
-                                                        r["target"], "yes" if r["met"] else "NO"))
+                                                              r["target"], "yes" if r["met"] else "NO"))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "log_grep.json"), "w") as f:
         json.dump({"runs": a.runs, "cpus": os.cpu_count(), "rows": rows}, f, indent=2)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark memory_probe against `ps aux --sort=-%mem | head` and itself with 50 vs 1 container, in one run.
 
 Usage: .venv/bin/python bench/bench_memory_probe.py [--runs 7] [--procs 500] [--containers 50]

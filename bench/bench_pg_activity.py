@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark pg_activity_probe against a bare psycopg2 connect plus the same queries, in one run.
 
 Usage: .venv/bin/python bench/bench_pg_activity.py [--runs 15] [--sessions 40]
@@ -87,7 +86,7 @@ def main():
     print("| case | ours (median) | bare psycopg2 connect + same queries | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     print("| %s | %.2f ms | %.2f ms | %.2fx | <= 1.3x | %s |" % (row["case"], o * 1000, b * 1000, o / b,
-                                                                "yes" if o / b <= 1.3 else "NO"))
+                                                                 "yes" if o / b <= 1.3 else "NO"))
     print("\nAs a process (interpreter + AnsibleModule start-up included): %.1f ms" % (proc * 1000))
     with open(os.path.join(ROOT, "bench", "results", "pg_activity.json"), "w") as f:
         json.dump(dict(runs=a.runs, rows=[row]), f, indent=2)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark redis_probe against `redis-cli ping` as a process, in one run.
 
 Usage: .venv/bin/python bench/bench_redis_probe.py [--runs 21]
@@ -73,7 +72,7 @@ def main():
     print("| case | ours (median) | redis-cli ping (process) | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     print("| %s | %.2f ms | %.2f ms | %.2fx | <= 1.5x | %s |" % (row["case"], o * 1000, c * 1000, o / c,
-                                                                "yes" if o / c <= 1.5 else "NO"))
+                                                                 "yes" if o / c <= 1.5 else "NO"))
     print("\nAs a process (interpreter + AnsibleModule + redis-py start-up included): %.1f ms, %.1fx redis-cli"
           % (proc * 1000, proc / c))
     with open(os.path.join(ROOT, "bench", "results", "redis_probe.json"), "w") as f:

@@ -11,12 +11,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-
 def docker_api_client(base_url, timeout=10):
     """A low-level docker.APIClient, imported on first use (the SDK costs ~0.1-0.3 s to import, and a probe
     with containers=false should not pay it). Raises ImportError when the SDK is missing."""
     import docker  # pylint: disable=import-outside-toplevel
     return docker.APIClient(base_url=base_url, timeout=timeout)
+
 
 MB = 1024.0 * 1024.0
 CGROUP_ROOT = "/sys/fs/cgroup"

@@ -149,7 +149,7 @@ def mask_literals(sql):
             flush_plain(i)
             # E'..' / B'..' / X'..' / N'..' prefixes: drop the prefix letter from the output
             if out and out[-1] and out[-1][-1] in "eEbBxXnN" and (len(out[-1]) == 1 or not
-                                                               (out[-1][-2].isalnum() or out[-1][-2] == "_")):
+                                                                  (out[-1][-2].isalnum() or out[-1][-2] == "_")):
                 backslash = out[-1][-1] in "eE"
                 out[-1] = out[-1][:-1]
             else:

@@ -247,13 +247,15 @@ def validate(module):
 
 def main():
     argument_spec = dict(
-        providers=dict(type="list", elements="dict", default=[{"name": "openai"}, {"name": "anthropic"}],
-                       options=dict(
-                           name=dict(type="str", required=True, choices=["openai", "anthropic"]),
-                           base_url=dict(type="str"),
-                           api_key=dict(type="str", no_log=True),
-                           model=dict(type="str"),
-                       )),
+        providers=dict(
+            type="list", elements="dict", default=[{"name": "openai"}, {"name": "anthropic"}],
+            options=dict(
+                name=dict(type="str", required=True, choices=["openai", "anthropic"]),
+                base_url=dict(type="str"),
+                api_key=dict(type="str", no_log=True),
+                model=dict(type="str"),
+            ),
+        ),
         call=dict(type="str", default="models", choices=["models", "completion"]),
         slow_ms=dict(type="float", default=5000.0),
         timeout=dict(type="float", default=5.0),

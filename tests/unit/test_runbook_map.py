@@ -116,7 +116,7 @@ def _norm(value):
 
 @pytest.mark.skipif(not os.path.isfile(RUNBOOK), reason="the runbook (../shared/seed) is not beside this checkout")
 def test_every_runbook_section_is_covered(text):
-    headings = [h for h in re.findall(r"^#{3,4}\s+(.+)$", _read(RUNBOOK), re.M)]
+    headings = list(re.findall(r"^#{3,4}\s+(.+)$", _read(RUNBOOK), re.M))
     assert len(headings) > 20
     body = _norm(text)
     missing = [h for h in headings if _norm(h) not in body]

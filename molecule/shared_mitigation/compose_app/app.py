@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Tiny stand-in for the reflexion app, used by the mitigation roles' molecule scenarios.
 
 stdlib only. Behaviour comes from the environment (the compose .env) and from files baked

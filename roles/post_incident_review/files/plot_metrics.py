@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render error rate and memory from two Prometheus query_range answers into one PNG (runs on the controller).
 
 Usage: plot_metrics.py ERROR_JSON MEMORY_JSON OUT_PNG TITLE

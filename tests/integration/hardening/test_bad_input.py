@@ -125,7 +125,7 @@ class Batch(object):
 
 def assert_batch_ran(batch):
     assert batch.data is not None, "no JSON document from ansible-playbook (rc=%d): %s" % (batch.proc.returncode,
-                                                                                         batch.tail())
+                                                                                           batch.tail())
 
 
 def assert_no_side_effects(batch, case):

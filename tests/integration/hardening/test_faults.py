@@ -120,7 +120,7 @@ def test_corrupt_gz_log(run_playbook, world, tmp_path):
     (world["logs"] / "broken.log").write_bytes(data[: len(data) // 2])
     try:
         proc, ev = triage(run_playbook, world, tmp_path, triage_log_paths=[str(world["logs"] / "*.log"),
-                                                                          str(world["logs"] / "*.gz")])
+                                                                           str(world["logs"] / "*.gz")])
     finally:
         os.unlink(str(world["logs"] / "app.log.1.gz"))
         os.unlink(str(world["logs"] / "broken.log"))

@@ -71,7 +71,7 @@ def outcome(proc):
 # --- pg_backend ------------------------------------------------------------------------------------
 
 def test_pg_backend_check_mode_first_touches_nobody(run_module, pg, sessions):
-    pids = [sessions.sleeper(600, app="rxi-hard-batch") for _ in range(2)]
+    pids = [sessions.sleeper(600, app="rxi-hard-batch") for dummy in range(2)]
     assert wait_until(lambda: sleeping(pg, pids) == sorted(pids))
     r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-hard-batch"]),
                    check=True)
@@ -82,7 +82,7 @@ def test_pg_backend_check_mode_first_touches_nobody(run_module, pg, sessions):
 
 
 def test_pg_backend_blast_radius_refuses_the_batch(run_module, pg, sessions):
-    pids = [sessions.sleeper(600, app="rxi-hard-batch") for _ in range(3)]
+    pids = [sessions.sleeper(600, app="rxi-hard-batch") for dummy in range(3)]
     assert wait_until(lambda: sleeping(pg, pids) == sorted(pids))
     r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-hard-batch"],
                                                  max_targets=2))
@@ -91,7 +91,7 @@ def test_pg_backend_blast_radius_refuses_the_batch(run_module, pg, sessions):
 
 
 def test_pg_backend_default_blast_radius_is_five(run_module, pg, sessions):
-    pids = [sessions.sleeper(600, app="rxi-hard-many") for _ in range(6)]
+    pids = [sessions.sleeper(600, app="rxi-hard-many") for dummy in range(6)]
     assert wait_until(lambda: sleeping(pg, pids) == sorted(pids))
     r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-hard-many"]))
     assert r.failed and "max_targets=5" in r["msg"]

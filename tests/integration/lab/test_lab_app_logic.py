@@ -86,5 +86,5 @@ def test_fake_provider_error_shapes():
     assert code == 429 and headers["anthropic-ratelimit-requests-remaining"] == "0"
     assert body["error"]["type"] == "rate_limit_error"
     assert fake.failure("anthropic", "401", 1)[2] == {"type": "error", "error": {"type": "authentication_error",
-                                                                               "message": "invalid x-api-key"}}
+                                                                                 "message": "invalid x-api-key"}}
     assert fake.failure("openai", "5xx", 1)[0] == 503 and fake.failure("anthropic", "5xx", 1)[0] == 529

@@ -127,6 +127,7 @@ def test_memory_leak_then_restart(clean_lab, run_playbook):
     tail = LogTail()
     start = usage()
     inject(run_playbook, "memory_leak")
+
     def grown_by_30mib():
         now = usage()
         return now if all(n - s > 30 * 2 ** 20 for n, s in zip(now, start)) else None

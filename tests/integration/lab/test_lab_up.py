@@ -106,7 +106,7 @@ def test_fake_provider_speaks_both_wire_formats(lab):
                           headers={"Authorization": "Bearer sk-test-123456"})
     assert code == 200 and body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
     code, body, headers = http("POST", LLM + "/v1/messages", {"model": "claude-3-5-haiku-latest", "max_tokens": 10,
-                                                             "messages": [{"role": "user", "content": "hi"}]},
+                                                              "messages": [{"role": "user", "content": "hi"}]},
                                headers={"x-api-key": "k", "anthropic-version": "2023-06-01"})
     assert code == 200 and body["type"] == "message" and body["content"][0]["type"] == "text"
     assert headers["anthropic-ratelimit-requests-remaining"]

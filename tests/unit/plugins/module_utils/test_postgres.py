@@ -81,7 +81,7 @@ def test_select_targets_guards():
         2: "superuser session (allow_superuser is false)", 3: "protected application pg_dump",
         4: "not a client backend (autovacuum worker)", 5: "replication connection", 6: "own session"}
     targets, _dummy = select_targets(rows, dict(states=["active"], min_duration=300), own_pid=6, allow_superuser=True,
-                                protected_applications=["pg_dump"])
+                                     protected_applications=["pg_dump"])
     assert [t["pid"] for t in targets] == [1, 2]
 
 

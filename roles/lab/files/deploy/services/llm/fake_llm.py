@@ -167,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         payload = self._body() if method == "POST" else {}
         request_id = ("req_" if provider == "anthropic" else "") + uuid.uuid4().hex[:24]
         base_headers = {"request-id": request_id} if provider == "anthropic" else {"x-request-id": request_id,
-                                                                                 "openai-processing-ms": "42"}
+                                                                                   "openai-processing-ms": "42"}
         if (method, path) not in routes:
             count(provider, 404)
             return self._send(404, error_body(provider, "not_found_error", "Unknown request URL: %s %s" % (method, path)),
