@@ -297,9 +297,15 @@ def apply(base_dir, request, check_mode=False):
     """Read, decide and append under the lock. Returns (before, after, event_or_None, line_or_None)."""
     incident_dir = os.path.join(base_dir, request["id"])
     if check_mode:
-        before = load(incident_dir, request["id"]) if os.path.isdir(incident_dir) else empty_record(request["id"])
+        exists = os.path.isdir(incident_dir)
+        before = load(incident_dir, request["id"]) if exists else empty_record(request["id"])
+        history = read_events(incident_dir) if exists else []
+        if not history and request["event"] != "open":
+            # A dry run did not write the open that precedes this event either: plan as if it had.
+            history = [{"id": request["id"], "event": "open", "at": request["at"], "user": request["user"]}]
+            before = fold(request["id"], history)
         event = plan(before, request)
-        after = fold(request["id"], read_events(incident_dir) + [event]) if event else before
+        after = fold(request["id"], history + [event]) if event else before
         return before, after, event, human_line(event) if event else None
     ensure_dir(base_dir)
     if request["event"] != "open" and not os.path.isdir(incident_dir):

@@ -71,13 +71,27 @@ def stats_artifact(private_data_dir, ident):
     return stats[0]["event_data"].get("artifact_data", {})
 
 
+def deployment_repo(path):
+    """A deployment checkout with v1.0.0 (stable) and v1.1.0 (running): what rollback.yml plans against."""
+    git = ["git", "-C", str(path), "-c", "user.email=ci@localhost", "-c", "user.name=ci"]
+    os.makedirs(str(path))
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    for tag in ("v1.0.0", "v1.1.0"):
+        with open(os.path.join(str(path), "RELEASE"), "w") as f:
+            f.write(tag + "\n")
+        subprocess.run(git + ["add", "RELEASE"], check=True)
+        subprocess.run(git + ["commit", "-qm", tag], check=True)
+        subprocess.run(git + ["tag", tag], check=True)
+    return str(path)
+
+
 def open_incident(incidents_dir, incident_id):
     """Open the incident record the playbook works on, with our incident module."""
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", os.path.join(ROOT, "inventories", "local"),
          "-m", "reflexion.incident.incident",
          "-a", json.dumps({"dir": incidents_dir, "id": incident_id, "event": "open", "severity": "P2",
-                           "message": "ansible-runner test"})],
+                           "text": "ansible-runner test"})],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                  PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")))
@@ -147,6 +161,9 @@ def test_playbook_under_ansible_runner_with_its_survey(name, tmp_path):
     extravars["incidents_dir"] = str(incidents)
     if name in NEEDS_INCIDENT:
         open_incident(str(incidents), extravars["incident_id"])
+    if name == "rollback":
+        # A deployment with somewhere to roll back to, whatever state the shared lab is in.
+        extravars["reflexion_compose_project_dir"] = deployment_repo(tmp_path / "deploy")
     r, pdd = run(path, extravars, tmp_path, check=True)
     assert r.status == "successful" and r.rc == 0, r.stdout.read()[-4000:]
     data = stats_artifact(pdd, "job")
