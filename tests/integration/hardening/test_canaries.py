@@ -9,6 +9,7 @@ stderr, the incident directory (log, jsonl, record, timeline, reports, status, r
 unpacked) and the runner artifacts. Expected: 0 found.
 """
 
+import datetime
 import io
 import os
 import subprocess
@@ -80,11 +81,13 @@ def secrets_world(pg, tmp_path_factory):
     conn.close()
     logs = root / "logs"
     logs.mkdir()
+    # Stamped now, so triage's log_grep (since: 1h) really reads them.
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     (logs / "app.log").write_text(
-        "2026-11-27T00:00:00Z ERROR openai call failed api_key=%s\n"
-        "2026-11-27T00:00:01Z ERROR db connect failed postgresql://app:%s@db:5432/reflexion\n"
-        "2026-11-27T00:00:02Z ERROR network Authorization: Bearer %s\n"
-        % (CANARIES["log"], CANARIES["database_url"], CANARIES["openai"]))
+        "%s ERROR openai call failed api_key=%s\n"
+        "%s ERROR db connect failed postgresql://app:%s@db:5432/reflexion\n"
+        "%s ERROR network Authorization: Bearer %s\n"
+        % (now, CANARIES["log"], now, CANARIES["database_url"], now, CANARIES["openai"]))
     project = root / "project"
     project.mkdir()
     (project / ".env").write_text("OPENAI_API_KEY=%s\nPOSTGRES_PASSWORD=%s\n" % (CANARIES["config"], CANARIES["pg"]))
