@@ -5,6 +5,7 @@ real Redis, a clean app.log) is broken one fault at a time; triage must complete
 report must carry the fault as evidence with the expected severity and source.
 """
 
+import datetime
 import gzip
 import os
 import re
@@ -115,7 +116,9 @@ def test_docker_socket_unavailable(run_playbook, world, tmp_path):
 
 
 def test_corrupt_gz_log(run_playbook, world, tmp_path):
-    data = gzip.compress(b"".join(b"2026-11-27T00:00:%02dZ ERROR boom %d\n" % (i % 60, i) for i in range(2000)))
+    # Stamped within the last minutes, so triage's log_grep (since: 1h) reads them.
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M").encode()
+    data = gzip.compress(b"".join(b"%s:%02dZ ERROR boom %d\n" % (stamp, i % 60, i) for i in range(2000)))
     (world["logs"] / "app.log.1.gz").write_bytes(data[: len(data) // 2])
     (world["logs"] / "broken.log").write_bytes(data[: len(data) // 2])
     try:
