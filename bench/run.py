@@ -51,6 +51,21 @@ def render():
            "Each benchmark runs our tool and its reference in the same run, several times, and reports medians "
            "(seconds). `ratio` is ours / reference unless the target says otherwise; `met` compares it with the "
            "issue's target. Timing never appears in the tests: these machines are noisy.", ""]
+    summary = ["## Targets at a glance", "", "| benchmark | case | ratio | target | met |", "| --- | --- | --- | --- | --- |"]
+    for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
+        with open(path) as f:
+            data = json.load(f)
+        for row in data.get("rows", []):
+            target = row.get("target")
+            if target in (None, ""):
+                continue
+            met = row.get("met")
+            if met in (None, "") and isinstance(target, (int, float)) and isinstance(row.get("ratio"), (int, float)):
+                met = row["ratio"] <= target
+            summary.append("| %s | %s | %s | %s | %s |" % (
+                os.path.splitext(os.path.basename(path))[0], fmt(row.get("case", "")), fmt(row.get("ratio", "")),
+                fmt(target if isinstance(target, str) else "<= %s" % target), fmt(met) if met not in (None, "") else "n/a"))
+    out += summary + ["", "Targets not listed here were not measured in this run (see the closing notes).", ""]
     for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
         name = os.path.splitext(os.path.basename(path))[0]
         with open(path) as f:
