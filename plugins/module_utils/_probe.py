@@ -68,3 +68,11 @@ def summarize(results):
     else:
         reason = "; ".join("%s: %s" % (r.get("target", "?"), r.get("reason", r.get("status"))) for r in bad)
     return status, reason
+
+
+def finish(module, result):
+    """End a probe's run: exit with the result, or fail with it when fail_on_unhealthy asks and the
+    overall status is not healthy. Called once, from each probe's main()."""
+    if module.params.get("fail_on_unhealthy") and result.get("status") != "healthy":
+        module.fail_json(msg="unhealthy: %s" % result.get("reason"), **result)
+    module.exit_json(**result)

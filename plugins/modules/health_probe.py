@@ -175,6 +175,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._http import (
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     PROBE_COMMON_SPEC,
     fan_out,
+    finish,
     summarize,
 )
 
@@ -264,9 +265,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     result = HealthProbe(module.params).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":

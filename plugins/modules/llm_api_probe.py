@@ -155,7 +155,12 @@ from ansible_collections.reflexion.incident.plugins.module_utils._llm import (
     rate_limit_headers,
     redact,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, fan_out, summarize
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
+    PROBE_COMMON_SPEC,
+    fan_out,
+    finish,
+    summarize,
+)
 
 
 class LlmApiProbe(object):
@@ -265,9 +270,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     result = LlmApiProbe(module.params).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     seek_since,
     timestamp_format,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 
 _ROTATED = re.compile(r"^(?:\.\d+|-\d{8}(?:\d{2})?)(?:\.gz)?$")
@@ -443,9 +443,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     patterns, since, until = validate(module)
     result = LogGrep(module.params, patterns, since, until).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":

@@ -241,7 +241,12 @@ from ansible_collections.reflexion.incident.plugins.module_utils._memory import 
     read_process_identity,
     read_rss_all,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, fan_out, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
+    PROBE_COMMON_SPEC,
+    fan_out,
+    finish,
+    worst_status,
+)
 
 
 class MemoryProbe(object):
@@ -427,9 +432,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     result = MemoryProbe(module.params).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":

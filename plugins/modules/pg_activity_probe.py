@@ -243,7 +243,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._postgres impor
     shorten_query,
     validate_connection_params,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish
 
 SETTINGS_SQL = ("SELECT current_setting('server_version'), current_setting('server_version_num')::int, "
                 "current_setting('max_connections')::int, pg_backend_pid()")
@@ -390,9 +390,7 @@ def main():
     ensure_psycopg2(module)
     validate(module)
     result = PgActivityProbe(module.params).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish
 from ansible_collections.reflexion.incident.plugins.module_utils._redis import (
     INFO_KEYS,
     REDIS_COMMON_SPEC,
@@ -174,9 +174,7 @@ def main():
     ensure_redis(module)
     validate(module)
     result = RedisProbe(module.params).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == "__main__":
