@@ -71,7 +71,7 @@ def playbook(name, inventory, extra, forks=50):
 
 def median_runs(cmd, runs):
     walls, signals = [], []
-    for dummy in range(runs):
+    for _run in range(runs):
         wall, signal = timed_run(cmd)
         walls.append(wall)
         if signal is not None:
