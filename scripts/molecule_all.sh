@@ -8,6 +8,9 @@ failed=()
 for s in $scenarios; do
   echo "--- molecule test -s $s"
   start=$SECONDS
+  # Forget any state an interrupted earlier run left in molecule's ephemeral directory
+  # (a stale "prepared" flag would skip prepare and fail converge).
+  molecule reset -s "$s" >/dev/null 2>&1 || true
   if molecule test -s "$s"; then echo "--- $s passed in $((SECONDS - start))s"; else failed+=("$s"); fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
