@@ -188,7 +188,7 @@ def test_app_down_then_start_it(clean_lab, run_playbook):
     assert [info["State"]["Running"] for info in docker_inspect(*project_containers("reflexion"))] == [False, False]
     code, _body, _h = health()
     assert code in (502, 504)  # nginx: refused (502) or timed out (504) reaching the stopped replicas
-    assert chat_codes(2) == [502, 502]
+    assert all(c in (502, 504) for c in chat_codes(2))
     compose("start", "reflexion")
     wait_until(lambda: health()[0] == 200, timeout=60, what="the app back")
 
