@@ -13,6 +13,9 @@ import time
 
 import psycopg2
 
+# Seconds to keep taking released slots after the server first refuses a connection.
+TOPUP_S = 5.0
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -28,12 +31,19 @@ def main():
     dsn = dict(host=args.host, dbname=os.environ.get("HOG_DB", "reflexion"), user=os.environ.get("HOG_USER", "reflexion"),
                password=os.environ.get("APP_DB_PASSWORD", ""), application_name="reflexion-worker", connect_timeout=3)
     conns = []
+    # Like a runaway pool: take every free slot, and for a few seconds after the first refusal keep
+    # taking the slots other clients release (their short-lived connections close within moments).
+    topup_until = None
     while len(conns) < args.max:
         try:
             conns.append(psycopg2.connect(**dsn))
         except psycopg2.OperationalError as exc:
-            print("dbhog: stopped at %d connections: %s" % (len(conns), str(exc).strip()), flush=True)
-            break
+            if topup_until is None:
+                print("dbhog: refused at %d connections: %s" % (len(conns), str(exc).strip()), flush=True)
+                topup_until = time.monotonic() + TOPUP_S
+            if time.monotonic() >= topup_until:
+                break
+            time.sleep(0.2)
     threads = []
     for index, conn in enumerate(conns):
         if index < args.sleepers:
