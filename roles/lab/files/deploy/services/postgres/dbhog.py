@@ -31,19 +31,12 @@ def main():
     dsn = dict(host=args.host, dbname=os.environ.get("HOG_DB", "reflexion"), user=os.environ.get("HOG_USER", "reflexion"),
                password=os.environ.get("APP_DB_PASSWORD", ""), application_name="reflexion-worker", connect_timeout=3)
     conns = []
-    # Like a runaway pool: take every free slot, and for a few seconds after the first refusal keep
-    # taking the slots other clients release (their short-lived connections close within moments).
-    topup_until = None
     while len(conns) < args.max:
         try:
             conns.append(psycopg2.connect(**dsn))
         except psycopg2.OperationalError as exc:
-            if topup_until is None:
-                print("dbhog: refused at %d connections: %s" % (len(conns), str(exc).strip()), flush=True)
-                topup_until = time.monotonic() + TOPUP_S
-            if time.monotonic() >= topup_until:
-                break
-            time.sleep(0.2)
+            print("dbhog: stopped at %d connections: %s" % (len(conns), str(exc).strip()), flush=True)
+            break
     threads = []
     for index, conn in enumerate(conns):
         if index < args.sleepers:
@@ -66,6 +59,14 @@ def main():
     print("dbhog: holding %d connections (%d sleeping, %d idle in transaction)" % (
         len(conns), min(args.sleepers, len(conns)), max(0, min(args.idle_tx, len(conns) - args.sleepers))), flush=True)
     sys.stdout.flush()
+    # Like a runaway pool: for a few seconds more, take the slots other clients release (their
+    # short-lived connections close within moments), so the server stays saturated.
+    topup_until = time.monotonic() + TOPUP_S
+    while len(conns) < args.max and time.monotonic() < topup_until:
+        try:
+            conns.append(psycopg2.connect(**dsn))
+        except psycopg2.OperationalError:
+            time.sleep(0.2)
     while True:
         time.sleep(60)
 
