@@ -16,7 +16,7 @@ mkdir -p .cache/test
 rm -f .cache/test/*.result
 
 LAB_PYTEST="tests/integration/lab tests/integration/eda"
-LAB_MOLECULE="lab high_error_rate database_connection_issues memory_leak llm_api_failures"
+LAB_MOLECULE="lab high_error_rate database_connection_issues memory_leak llm_api_failures rollback"
 
 stage() {  # stage STREAM NAME CMD...
   local stream=$1 name=$2; shift 2

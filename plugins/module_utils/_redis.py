@@ -54,11 +54,25 @@ def validate_connection_params(params):
     return None
 
 
+def no_retry():
+    """A Retry that never retries. redis-py 6+ retries a refused connection 3 times with exponential
+    backoff by default (about 4 s against a dead port): a probe must report the truth at once."""
+    try:
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError:  # redis-py < 4.1: no retry object, and no retries by default
+        return None
+    return Retry(NoBackoff(), 0)
+
+
 def client(params):
     kw = dict(host=params["login_host"], port=params["login_port"], db=params["db"],
               password=params.get("login_password") or None, username=params.get("login_user") or None,
               socket_connect_timeout=params["connect_timeout"], socket_timeout=params["connect_timeout"],
               retry_on_timeout=False)
+    retry = no_retry()
+    if retry is not None:
+        kw["retry"] = retry
     if params.get("tls"):
         kw.update(ssl=True, ssl_cert_reqs="required" if params.get("validate_certs", True) else "none",
                   ssl_ca_certs=params.get("ca_certs"))
