@@ -19,6 +19,8 @@ __metaclass__ = type
 
 import calendar
 import collections
+import os
+import pickle
 import re
 import threading
 import time
@@ -436,12 +438,17 @@ class FileScan(object):
         self.long_lines = 0
         self.bad_utf8 = 0
         self.icase = any(p.regex.flags & re.IGNORECASE for p in patterns)
+        # File offset of the next block fed (readers set it when they start past 0).
+        self.consumed = 0
+        self.block_base = 0
 
     def feed(self, block, end=None):
         """Scan ``block[:end]`` (it ends on a line boundary, or is the last block)."""
         n = len(block) if end is None else end
         if self.done or not n:
             return
+        self.block_base = self.consumed
+        self.consumed += n
         if not self.started:
             last = _last_ts(block, n)
             if last is None or last < self.since:
@@ -452,6 +459,7 @@ class FileScan(object):
             cut = _bisect_block(block, self.since)
             self.prev_ts = _last_ts(block, cut) if cut else self.prev_ts
             self.skipped_lines += block.count(b"\n", 0, cut)
+            self.block_base += cut
             block = block[cut:]
             n = len(block)
             self.started = True
@@ -545,7 +553,7 @@ class FileScan(object):
                 ts = _last_ts(block, s, limit=500)
                 if ts is None:
                     ts = self.prev_ts
-            self.tail.append({"line": line_no if self.lines_known else None, "offset": s, "timestamp": ts,
+            self.tail.append({"line": line_no if self.lines_known else None, "offset": self.block_base + s, "timestamp": ts,
                               "text": text})
 
 
@@ -588,6 +596,7 @@ def read_plain(path, scan, start=0, end=None):
     reused buffer, and the next read starts again at the last line boundary (a seek)."""
     buf = bytearray(BLOCK)
     view = memoryview(buf)
+    scan.consumed = max(scan.consumed, start)
     with open(path, "rb", buffering=0) as f:
         pos = start
         f.seek(start)
@@ -611,6 +620,107 @@ def read_plain(path, scan, start=0, end=None):
             pos += cut
             if cut < got:
                 f.seek(pos)
+
+
+# A plain file at least this large, scanned whole (no since/until), is split between processes.
+PARALLEL_MIN = 64 << 20
+
+
+def usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def split_points(path, start, end, parts):
+    """Offsets that cut [start, end) into ``parts`` ranges, each starting on a line boundary."""
+    cuts = [start]
+    with open(path, "rb") as f:
+        for k in range(1, parts):
+            f.seek(start + (end - start) * k // parts)
+            f.readline()
+            pos = f.tell()
+            if cuts[-1] < pos < end:
+                cuts.append(pos)
+    return cuts + [end]
+
+
+def _scan_state(scan):
+    return dict(counts=scan.counts, total=scan.total, lines=scan.lines, bytes=scan.bytes, tail=list(scan.tail),
+                counts_sigs=dict(scan.signatures.counts), example=scan.signatures.example,
+                approximate=scan.signatures.approximate, prev_ts=scan.prev_ts, long_lines=scan.long_lines,
+                bad_utf8=scan.bad_utf8)
+
+
+def _merge_state(scan, state):
+    """Append the state of the range that follows ``scan``'s to ``scan`` (line numbers shifted)."""
+    shift = scan.lines
+    scan.counts = [a + b for a, b in zip(scan.counts, state["counts"])]
+    scan.total += state["total"]
+    scan.bytes += state["bytes"]
+    for m in state["tail"]:
+        if m["line"] is not None:
+            m["line"] += shift
+        scan.tail.append(m)
+    scan.lines += state["lines"]
+    other = Signatures(scan.signatures.cap)
+    other.counts.update(state["counts_sigs"])
+    other.example = state["example"]
+    other.approximate = state["approximate"]
+    scan.signatures.merge(other)
+    scan.prev_ts = state["prev_ts"] if state["prev_ts"] is not None else scan.prev_ts
+    scan.long_lines += state["long_lines"]
+    scan.bad_utf8 += state["bad_utf8"]
+
+
+def read_plain_parallel(path, scan, size, workers):
+    """A whole-file scan split into ``workers`` line-aligned ranges: the ranges after the first are
+    scanned by forked children (each a FileScan of its own, results pickled back through a pipe), the
+    first by this process; then the results are merged in file order. GNU grep uses one core; on an
+    outage host the scan is short, and ``workers`` is capped by the module."""
+    cuts = split_points(path, 0, size, workers)
+    children = []
+    try:
+        for lo, hi in zip(cuts[1:-1], cuts[2:]):
+            rfd, wfd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                code = 0
+                try:
+                    os.close(rfd)
+                    part = FileScan(scan.patterns, scan.tail_n, scan.max_line)
+                    read_plain(path, part, lo, hi)
+                    payload = pickle.dumps(("ok", _scan_state(part)), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised here
+                    payload = pickle.dumps(("error", "%s: %s" % (type(exc).__name__, exc)))
+                    code = 1
+                with os.fdopen(wfd, "wb") as out:
+                    out.write(payload)
+                os._exit(code)
+            os.close(wfd)
+            children.append((pid, rfd))
+        read_plain(path, scan, cuts[0], cuts[1])
+        errors = []
+        for pid, rfd in children:
+            with os.fdopen(rfd, "rb") as inp:
+                data = inp.read()
+            os.waitpid(pid, 0)
+            kind, state = pickle.loads(data) if data else ("error", "worker %d died" % pid)
+            if kind == "ok":
+                _merge_state(scan, state)
+            else:
+                errors.append(state)
+        children = []
+        if errors:
+            raise OSError("parallel scan failed: %s" % "; ".join(errors))
+    finally:
+        for pid, rfd in children:  # only after an exception: do not leave zombies behind
+            try:
+                os.close(rfd)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
 
 
 class GzipTruncatedError(Exception):

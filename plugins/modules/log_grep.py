@@ -88,6 +88,13 @@ options:
       - Total matches at or above this make RV(status) V(down); above zero it is V(degraded).
     type: int
     default: 100
+  workers:
+    description:
+      - Processes that share the whole-file scan of a large plain log (64 MiB or more, no O(since)
+        or O(until)), each taking a line-aligned part; the results are merged in file order.
+      - V(0) uses the CPUs this process may run on, at most 4. V(1) keeps the scan on one core.
+    type: int
+    default: 0
 notes:
   - Matching is on bytes; invalid UTF-8 in returned lines is shown as U+FFFD and counted per file.
   - With O(since) the line numbers of a plain file are unknown (null) when the scan started after a
@@ -191,6 +198,9 @@ files:
     skipped:
       description: Why the file was skipped (unreadable, binary, older than since, ...), else null.
       type: str
+    workers:
+      description: How many processes scanned the file (more than 1 only for a large plain file scanned whole).
+      type: int
     warnings:
       description: Problems met while reading (truncated gzip, invalid UTF-8, long lines).
       type: list
@@ -218,6 +228,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
+    PARALLEL_MIN,
     PRESETS,
     FileScan,
     GzipTruncatedError,
@@ -225,14 +236,18 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     parse_time_spec,
     read_gzip,
     read_plain,
+    read_plain_parallel,
     seek_since,
     timestamp_format,
+    usable_cpus,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 
 _ROTATED = re.compile(r"^(?:\.\d+|-\d{8}(?:\d{2})?)(?:\.gz)?$")
 _SEEK_MIN = 4 << 20
+# The most processes one scan takes, whatever the host has.
+MAX_WORKERS = 4
 
 
 def iso(ts):
@@ -281,7 +296,7 @@ class LogGrep(object):
     def scan_file(self, path):
         p = self.p
         entry = {"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0, "compressed": False,
-                 "timestamp_format": None, "skipped": None, "warnings": []}
+                 "timestamp_format": None, "skipped": None, "warnings": [], "workers": 1}
         try:
             st = os.stat(path)
             if not os.path.isfile(path):
@@ -315,7 +330,13 @@ class LogGrep(object):
                         start = seek_since(f, st.st_size, self.since)
                     if start:
                         scan.lines_known = False
-                read_plain(path, scan, start)
+                workers = min(self.p["workers"] or usable_cpus(), MAX_WORKERS)
+                if workers > 1 and start == 0 and self.since is None and self.until is None \
+                        and st.st_size >= PARALLEL_MIN:
+                    read_plain_parallel(path, scan, st.st_size, workers)
+                    entry["workers"] = workers
+                else:
+                    read_plain(path, scan, start)
         except OSError as exc:
             entry["skipped"] = "read error: %s" % (exc.strerror or exc)
             return entry, None
@@ -394,7 +415,7 @@ def validate(module):
         module.fail_json(msg="paths: give at least one file or glob")
     if not p["patterns"]:
         module.fail_json(msg="patterns: give at least one regex or preset (%s)" % ", ".join(sorted(PRESETS)))
-    for name in ("tail", "top_signatures"):
+    for name in ("tail", "top_signatures", "workers"):
         if p[name] < 0:
             module.fail_json(msg="%s: must be 0 or more, got %d" % (name, p[name]))
     if p["max_line_length"] < 1:
@@ -438,6 +459,7 @@ def main():
         max_line_length=dict(type="int", default=2048),
         top_signatures=dict(type="int", default=10),
         unhealthy_matches=dict(type="int", default=100),
+        workers=dict(type="int", default=0),
     )
     argument_spec.update(PROBE_COMMON_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

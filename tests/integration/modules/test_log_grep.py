@@ -187,6 +187,34 @@ def test_big_file_since_uses_binary_search(run_module, tmp_path):
     assert full["bytes_scanned"] == os.path.getsize(str(path))
 
 
+def test_parallel_full_scan_equals_one_process(run_module, tmp_path):
+    """A file over the 64 MiB split point, scanned by 3 processes, gives exactly the single-process answer:
+    counts, lines, bytes, signatures, and the tail's absolute line numbers from the last part."""
+    path = tmp_path / "huge.log"
+    filler = "".join("%s INFO GET /v1/items/%d 200 ok\n" % (iso_z(OLD + i), i) for i in range(10000))
+    lines_per_chunk = filler.count("\n")
+    with open(str(path), "w") as f:
+        for chunk in range(130):  # ~73 MB; an error line after every chunk
+            f.write(filler)
+            f.write("%s ERROR upstream timeout in chunk %d id=%08x\n" % (iso_z(NEW), chunk, 0xb0000000 + chunk))
+    assert os.path.getsize(str(path)) > 64 << 20
+    args = {"paths": [str(path)], "patterns": ["errors", "network"], "tail": 150, "top_signatures": 3}
+    one = run_module("log_grep", dict(args, workers=1))
+    three = run_module("log_grep", dict(args, workers=3))
+    assert not one.failed and not three.failed, (one.output, three.output)
+    assert one["files"][0]["workers"] == 1 and three["files"][0]["workers"] == 3
+    for key in ("counts", "total_matches", "lines_scanned", "bytes_scanned", "signatures", "matches", "status"):
+        assert three[key] == one[key], key
+    assert one["counts"] == {"errors": 130, "network": 130}
+    assert one["lines_scanned"] == 130 * (lines_per_chunk + 1)
+    assert [m["line"] for m in three["matches"]] == [(c + 1) * (lines_per_chunk + 1) for c in range(130)]
+    assert three["signatures"] == [{"signature": "ERROR upstream timeout in chunk <n> id=<hex>", "count": 130}]
+    with open(str(path), "rb") as f:  # offsets are file offsets, not offsets in a block
+        for match in (three["matches"][0], three["matches"][-1]):
+            f.seek(match["offset"])
+            assert f.readline().decode().rstrip("\n") == match["text"]
+
+
 def test_signatures_tail_status_and_check_mode(run_module, tmp_path):
     lines = ["%s ERROR user %d not found in shard 0x%x" % (iso_z(NEW + i), 1000 + i, i * 4096) for i in range(30)]
     lines += ["%s WARNING request %s failed" % (iso_z(NEW + 40 + i), "9f0c%04x-1b2c-4d5e-8f90-a1b2c3d4e5f6" % i)
