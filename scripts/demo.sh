@@ -15,7 +15,15 @@ sleep "${DEMO_SETTLE_SECONDS:-15}"
 echo "==> ansible-playbook -i $inv playbooks/high_error_rate.yml"
 mkdir -p .cache && ansible-playbook -i "$inv" playbooks/high_error_rate.yml | tee .cache/demo-run.log
 report=$(grep -oE 'report: [^" ]+\.md' .cache/demo-run.log | tail -n1 | cut -d' ' -f2 || true)
+dir=$(dirname "${report:-.}")
+status=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("status", "?"))' "$dir/record.json" 2>/dev/null || echo "?")
 echo
-echo "==> the triage report: ${report:-see the banner above}"
-echo "==> the incident record: incidents/ (incident.log, incident.jsonl, record.json)"
-echo "==> take the lab down with: ansible-playbook -i $inv playbooks/lab.yml -e lab_state=absent"
+echo "==> incident status: $status (the lab watches a fix for 20 s; the runbook's default, for real hosts, is 30 minutes)"
+echo "==> the triage report:  ${report:-see the banner above}"
+echo "==> the status update:  $dir/status.md"
+echo "==> the incident log:   $dir/incident.log (and incident.jsonl, record.json)"
+echo "==> the fault is still injected; the circuit breaker keeps the app serving without the LLM. Next:"
+echo "      . .venv/bin/activate      # puts ansible-playbook on PATH"
+echo "      ansible-playbook -i $inv playbooks/lab_fault.yml -e fault=none                          # heal the provider"
+echo "      ansible-playbook -i $inv playbooks/circuit_breaker.yml -e circuit_breaker_state=closed  # LLM back on"
+echo "      ansible-playbook -i $inv playbooks/lab.yml -e lab_state=absent                          # lab down"
