@@ -133,141 +133,14 @@ providers:
       type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reflexion.incident.plugins.module_utils._http import (
-    HttpProbeError,
-    parse_url,
-    timed_request,
-)
-from ansible_collections.reflexion.incident.plugins.module_utils._llm import (
-    DEFAULT_BASE,
-    DEFAULT_MODEL,
-    ENV_KEYS,
-    OUTCOME_STATUS,
-    build_request,
-    classify_error,
-    classify_status,
-    error_message,
-    parse_retry_after,
-    rate_limit_headers,
-    redact,
-)
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
-    PROBE_COMMON_SPEC,
-    fan_out,
-    finish,
-    summarize,
-)
-
-
-class LlmApiProbe(object):
-    def __init__(self, params):
-        self.p = params
-        self.secrets = []
-        for prov in params["providers"]:
-            if prov.get("api_key"):
-                self.secrets.append(prov["api_key"])
-        for env in ENV_KEYS.values():
-            if os.environ.get(env):
-                self.secrets.append(os.environ[env])
-
-    def probe(self, prov):
-        p = self.p
-        name = prov["name"]
-        key, source = prov.get("api_key"), "param"
-        if not key:
-            key, source = os.environ.get(ENV_KEYS[name]), "env"
-        if not key:
-            key, source = None, "none"
-        base = prov.get("base_url") or DEFAULT_BASE[name]
-        method, url, headers, body = build_request(name, base, key, p["call"], prov.get("model") or DEFAULT_MODEL[name])
-        out = {"target": name, "url": redact(url, self.secrets), "key_source": source, "status_code": None,
-               "retry_after": None, "rate_limits": {}, "error": None}
-        try:
-            code, resp_headers, data, timings = timed_request(url, method=method, headers=headers, body=body,
-                                                              timeout=p["timeout"], validate_certs=p["validate_certs"],
-                                                              max_body=65536)
-        except HttpProbeError as exc:
-            outcome = classify_error(exc.phase, str(exc))
-            out.update(outcome=outcome, status=OUTCOME_STATUS[outcome], latency_ms=exc.timings.get("total"),
-                       error=redact(str(exc), self.secrets))
-            out["reason"] = "%s: %s" % (outcome, out["error"])
-            return out
-        outcome = classify_status(code)
-        out.update(outcome=outcome, status=OUTCOME_STATUS[outcome], status_code=code, latency_ms=timings["total"],
-                   rate_limits=dict((k, redact(v, self.secrets)) for k, v in rate_limit_headers(resp_headers).items()),
-                   retry_after=parse_retry_after(resp_headers))
-        if outcome != "ok":
-            out["error"] = redact(error_message(data), self.secrets)
-            out["reason"] = "%s (HTTP %d)%s" % (outcome, code, ": " + out["error"] if out["error"] else "")
-            if out["retry_after"] is not None:
-                out["reason"] += "; retry after %.0fs" % out["retry_after"]
-        elif timings["total"] > p["slow_ms"]:
-            out["status"] = "degraded"
-            out["reason"] = "ok but slow: %.0f ms > %.0f ms" % (float(timings["total"] or 0.0), p["slow_ms"])
-        else:
-            out["reason"] = "ok (HTTP %d) in %.0f ms" % (code, float(timings["total"] or 0.0))
-        return out
-
-    def run(self):
-        provs = self.p["providers"]
-        results = fan_out(self.probe, provs, self.p["max_workers"])
-        for prov, r in zip(provs, results):
-            r.setdefault("target", prov["name"])
-            r.setdefault("outcome", "unreachable")
-        status, reason = summarize(results)
-        if status == "healthy":
-            reason = "; ".join("%s: %s" % (r["target"], r["reason"]) for r in results)
-        providers = {}
-        for r in results:
-            entry = dict((k, v) for k, v in r.items() if k not in ("target", "reason"))
-            entry["reason"] = r.get("reason")
-            providers[r["target"]] = entry
-        return dict(changed=False, status=status, reason=redact(reason, self.secrets), providers=providers)
-
-
-def validate(module):
-    p = module.params
-    if not p["providers"]:
-        module.fail_json(msg="providers: give at least one provider (openai, anthropic)")
-    names = [prov["name"] for prov in p["providers"]]
-    if len(set(names)) != len(names):
-        module.fail_json(msg="providers: each provider may appear once, got %s" % ", ".join(names))
-    for prov in p["providers"]:
-        if prov.get("base_url"):
-            try:
-                parse_url(prov["base_url"])
-            except ValueError as exc:
-                module.fail_json(msg="providers[%s].base_url: %s" % (prov["name"], exc))
-    if p["timeout"] <= 0:
-        module.fail_json(msg="timeout: must be a positive number, got %s" % p["timeout"])
-    if p["slow_ms"] < 0:
-        module.fail_json(msg="slow_ms: must be 0 or more, got %s" % p["slow_ms"])
-    if p["max_workers"] < 1:
-        module.fail_json(msg="max_workers: must be 1 or more, got %d" % p["max_workers"])
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
+from ansible_collections.reflexion.incident.plugins.module_utils._probe_llm import LlmApiProbe, argument_spec, validate
 
 
 def main():
-    argument_spec = dict(
-        providers=dict(
-            type="list", elements="dict", default=[{"name": "openai"}, {"name": "anthropic"}],
-            options=dict(
-                name=dict(type="str", required=True, choices=["openai", "anthropic"]),
-                base_url=dict(type="str"),
-                api_key=dict(type="str", no_log=True),
-                model=dict(type="str"),
-            ),
-        ),
-        call=dict(type="str", default="models", choices=["models", "completion"]),
-        slow_ms=dict(type="float", default=5000.0),
-        timeout=dict(type="float", default=5.0),
-        validate_certs=dict(type="bool", default=True),
-    )
-    argument_spec.update(PROBE_COMMON_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     validate(module)
     result = LlmApiProbe(module.params).run()
     finish(module, result)

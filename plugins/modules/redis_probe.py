@@ -94,83 +94,15 @@ info:
   sample: {"role": "master", "used_memory": 1021352, "maxmemory": 67108864, "used_memory_pct": 1.5, "connected_clients": 1}
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish
-from ansible_collections.reflexion.incident.plugins.module_utils._redis import (
-    INFO_KEYS,
-    REDIS_COMMON_SPEC,
-    classify_error,
-    classify_redis,
-    client,
-    ensure_redis,
-    ping_stats,
-    redis,
-    validate_connection_params,
-)
-
-
-class RedisProbe(object):
-    def __init__(self, params):
-        self.p = params
-
-    def run(self):
-        p = self.p
-        result = dict(changed=False, status="down", reason="", connectable=False, error=None, error_kind=None,
-                      ping_ms=ping_stats([]), info={})
-        conn = client(p)
-        latencies = []
-        try:
-            for _dummy in range(p["pings"]):
-                start = time.perf_counter()
-                conn.ping()
-                latencies.append((time.perf_counter() - start) * 1000.0)
-            result["connectable"] = True
-            result["ping_ms"] = ping_stats(latencies)
-            raw = {}
-            for section in ("server", "clients", "memory", "stats", "replication"):
-                raw.update(conn.info(section))
-        except redis.RedisError as exc:
-            kind, text = classify_error(exc)
-            result.update(error=text, error_kind=kind, ping_ms=ping_stats(latencies))
-            result["reason"] = ("cannot reach Redis (%s): %s" % (kind, text)) if not result["connectable"] else (
-                "INFO failed: %s" % text)
-            if result["connectable"]:
-                result["status"] = "degraded"
-            return result
-        finally:
-            conn.close()
-        info = dict((k, raw.get(k)) for k in INFO_KEYS)
-        info["used_memory_pct"] = round(100.0 * info["used_memory"] / info["maxmemory"], 2) if info.get("maxmemory") else None
-        result["info"] = info
-        result["status"], result["reason"] = classify_redis(info, result["ping_ms"], p)
-        return result
-
-
-def validate(module):
-    p = module.params
-    msg = validate_connection_params(p)
-    if msg:
-        module.fail_json(msg=msg)
-    if not 1 <= p["pings"] <= 1000:
-        module.fail_json(msg="pings: must be 1-1000, got %d" % p["pings"])
-    if p["slow_ms"] < 0:
-        module.fail_json(msg="slow_ms: must be 0 or more, got %s" % p["slow_ms"])
-    if not 0 < p["memory_degraded_pct"] <= 100:
-        module.fail_json(msg="memory_degraded_pct: must be a percentage in (0, 100], got %s" % p["memory_degraded_pct"])
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
+from ansible_collections.reflexion.incident.plugins.module_utils._probe_redis import RedisProbe, argument_spec, validate
+from ansible_collections.reflexion.incident.plugins.module_utils._redis import ensure_redis
 
 
 def main():
-    argument_spec = dict(
-        pings=dict(type="int", default=5),
-        slow_ms=dict(type="float", default=50.0),
-        memory_degraded_pct=dict(type="float", default=90.0),
-    )
-    argument_spec.update(REDIS_COMMON_SPEC)
-    argument_spec.update(PROBE_COMMON_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     ensure_redis(module)
     validate(module)
     result = RedisProbe(module.params).run()

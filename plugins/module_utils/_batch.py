@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: reflexion.incident contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this module_utils is internal to reflexion.incident. Its API may change in any
+# release without notice; do not import it from other collections.
+"""triage_probe's work: several probes, each validated against its own module's options, run at once.
+
+Every probe module keeps its options, validation and probe class in ``_probe_<name>.py``; this file
+only validates each probe's sub-dictionary against that spec (with ArgumentSpecValidator, so defaults,
+types, choices, environment fallbacks and no_log behave as in the probe's own module) and runs the
+probes on threads: the batch takes as long as its slowest probe, not the sum of them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.reflexion.incident.plugins.module_utils import (
+    _probe_health,
+    _probe_llm,
+    _probe_logs,
+    _probe_memory,
+    _probe_metrics,
+    _probe_pg,
+    _probe_redis,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._postgres import ensure_psycopg2
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import ms_since, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._redis import ensure_redis
+
+
+class BadProbeInputError(Exception):
+    """A probe's options are invalid (the message names the probe and the option)."""
+
+
+class MissingLibraryError(Exception):
+    """A probe's Python library is not installed on the host."""
+
+
+class _SubModule(object):
+    """What a probe's validate() needs from AnsibleModule: params, and a fail_json that raises."""
+
+    def __init__(self, name, params):
+        self.name = name
+        self.params = params
+
+    def fail_json(self, msg, **kwargs):
+        if "exception" in kwargs and str(msg).startswith("Failed to import"):
+            raise MissingLibraryError(str(msg).split(".", 1)[0])
+        raise BadProbeInputError("%s: %s" % (self.name, msg))
+
+
+def _health(sub):
+    _probe_health.validate(sub)
+    return _probe_health.HealthProbe(sub.params).run
+
+
+def _metrics(sub):
+    _probe_metrics.validate(sub)
+    return _probe_metrics.MetricsProbe(sub.params).run
+
+
+def _logs(sub):
+    patterns, since, until = _probe_logs.validate(sub)
+    return _probe_logs.LogGrep(sub.params, patterns, since, until).run
+
+
+def _pg(sub):
+    ensure_psycopg2(sub)
+    _probe_pg.validate(sub)
+    return _probe_pg.PgActivityProbe(sub.params).run
+
+
+def _redis(sub):
+    ensure_redis(sub)
+    _probe_redis.validate(sub)
+    return _probe_redis.RedisProbe(sub.params).run
+
+
+def _memory(sub):
+    _probe_memory.validate(sub)
+    return _probe_memory.MemoryProbe(sub.params).run
+
+
+def _llm(sub):
+    _probe_llm.validate(sub)
+    return _probe_llm.LlmApiProbe(sub.params).run
+
+
+# option name -> (the module it stands for, its spec, its runner factory), in the runbook's order
+PROBES = (
+    ("health", "health_probe", _probe_health.argument_spec, _health),
+    ("metrics", "metrics_probe", _probe_metrics.argument_spec, _metrics),
+    ("logs", "log_grep", _probe_logs.argument_spec, _logs),
+    ("pg", "pg_activity_probe", _probe_pg.argument_spec, _pg),
+    ("redis", "redis_probe", _probe_redis.argument_spec, _redis),
+    ("memory", "memory_probe", _probe_memory.argument_spec, _memory),
+    ("llm", "llm_api_probe", _probe_llm.argument_spec, _llm),
+)
+PROBE_NAMES = tuple(p[0] for p in PROBES)
+
+# Options that make no sense inside a batch: the batch has its own fail_on_unhealthy, and log_grep
+# must not fork worker processes from a process that runs threads.
+FORCED = {"logs": {"workers": 1}}
+
+
+def secrets_of(spec, params):
+    """The values of the no_log options of ``spec`` in ``params`` (suboptions included)."""
+    found = set()
+    for name, opt in spec.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if opt.get("no_log"):
+            if isinstance(value, dict):
+                found.update(str(v) for v in value.values() if v not in (None, ""))
+            elif isinstance(value, (list, tuple)):
+                found.update(str(v) for v in value if v not in (None, ""))
+            elif value != "":
+                found.add(str(value))
+        elif opt.get("options"):
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict):
+                    found |= secrets_of(opt["options"], item)
+    return found
+
+
+def prepare(params):
+    """Validate every requested probe. Returns ([(name, run)], secrets, unavailable); raises BadProbeInputError.
+
+    A probe whose library is missing on the host does not fail the batch: during an outage the other
+    probes' evidence matters more. It is returned in ``unavailable`` (name -> why) and reported as a
+    skipped result, which classify counts as missing evidence, not as a fault."""
+    runs = []
+    secrets = set()
+    unavailable = {}
+    for name, module_name, spec_fn, factory in PROBES:
+        raw = params.get(name)
+        if raw is None:
+            continue
+        spec = spec_fn()
+        raw = dict(raw)
+        for key, value in FORCED.get(name, {}).items():
+            raw.setdefault(key, value)
+        result = ArgumentSpecValidator(spec).validate(raw)
+        # collect the secrets first, so even a rejected probe's values are masked in the failure
+        secrets |= secrets_of(spec, result.validated_parameters)
+        if result.error_messages:
+            raise BadProbeInputError("%s (%s options): %s" % (name, module_name, "; ".join(result.error_messages)))
+        sub = _SubModule(name, result.validated_parameters)
+        try:
+            runs.append((name, factory(sub)))
+        except MissingLibraryError as exc:
+            unavailable[name] = "%s (install it on the host to get this probe's evidence)" % exc
+    return runs, secrets, unavailable
+
+
+def run_all(runs):
+    """Run the probes at once; each result is the probe module's own result, or ``status: down``
+    with the error when the probe itself crashed."""
+    results = {}
+    timings = {}
+
+    def one(name, run):
+        start = time.monotonic()
+        try:
+            results[name] = run()
+        except Exception as exc:  # noqa: BLE001 - one broken probe must not hide the others
+            results[name] = {"status": "down", "reason": "%s probe crashed: %s: %s" % (name, type(exc).__name__, exc)}
+        results[name].pop("changed", None)
+        timings[name] = ms_since(start)
+
+    threads = [threading.Thread(target=one, args=item) for item in runs]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, timings
+
+
+def overall(results):
+    """Overall status and reason: the worst probe, and every probe that is not healthy/ok."""
+    statuses = dict((name, r.get("status", "down")) for name, r in results.items())
+    ranked = dict((name, s if s in ("healthy", "degraded", "down") else ("healthy" if s == "ok" else "degraded"))
+                  for name, s in statuses.items())
+    status = worst_status(ranked.values())
+    bad = ["%s: %s" % (name, results[name].get("reason", statuses[name])) for name in PROBE_NAMES
+           if name in ranked and ranked[name] != "healthy"]
+    reason = "; ".join(bad) if bad else "all %d probe(s) healthy" % len(results)
+    return status, reason
