@@ -29,7 +29,7 @@ def octal(value, name):
     try:
         mode = int(str(value), 8) if not isinstance(value, int) else value
     except ValueError:
-        raise ValueError("%s: an octal mode like 0600, got %r" % (name, value))
+        raise ValueError("%s: an octal mode like 0600, got %r" % (name, value)) from None
     if not 0 <= mode <= 0o7777:
         raise ValueError("%s: an octal mode like 0600, got %r" % (name, value))
     return mode
@@ -61,7 +61,7 @@ class ActionModule(ActionBase):
         try:
             with open(path, "rb") as handle:
                 before = handle.read()
-        except (OSError, IOError):
+        except OSError:
             before = None
         changed = before != data or (before is not None and (os.stat(path).st_mode & 0o7777) != mode)
         result.update(changed=changed, path=path, size=len(data))
@@ -83,6 +83,6 @@ class ActionModule(ActionBase):
             except BaseException:
                 os.unlink(tmp_path)
                 raise
-        except (OSError, IOError) as exc:
+        except OSError as exc:
             result.update(failed=True, changed=False, msg="cannot write %s: %s" % (path, exc.strerror or exc))
         return result

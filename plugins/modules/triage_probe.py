@@ -19,7 +19,7 @@ description:
   - Each option is the dictionary of options of the probe module it names, validated exactly as that
     module validates them (types, defaults, choices, environment fallbacks, no_log). Omit an option to
     skip that probe.
-  - Why: in Ansible every task costs a module start-up on the host (about half a second locally, more
+  - The reason for it is cost. In Ansible every task costs a module start-up on the host (about half a second locally, more
     over SSH), and the probes wait (a metrics sample interval, memory samples). One invocation with
     concurrent probes takes as long as the slowest probe instead of the sum of seven tasks.
   - Read-only, like every probe; RV(ignore:changed) is always false.

@@ -14,9 +14,9 @@ def test_each_probe_is_validated_with_its_modules_spec():
 
 
 def test_secrets_inside_suboptions_are_collected():
-    _runs, secrets, _u = _batch.prepare({"llm": {"providers": [{"name": "openai", "api_key": "sk-a"},
-                                                              {"name": "anthropic", "api_key": "sk-b"}]},
-                                         "health": {"urls": ["http://x/"], "headers": {"Authorization": "Bearer t"}}})
+    providers = [{"name": "openai", "api_key": "sk-a"}, {"name": "anthropic", "api_key": "sk-b"}]
+    health = {"urls": ["http://x/"], "headers": {"Authorization": "Bearer t"}}
+    _runs, secrets, _u = _batch.prepare({"llm": {"providers": providers}, "health": health})
     assert {"sk-a", "sk-b", "Bearer t"} <= secrets
 
 
