@@ -93,12 +93,14 @@ def start_fleet(n):
               "echo \"$(date -u +%Y-%m-%dT%H:%M:%S) INFO [req=$i] ok\" >> /var/log/reflexion/app.log; i=$((i+1)); done; "
               "sleep infinity & sleep infinity & exec sleep infinity")
     for name in names:
-        subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--network", "none", IMAGE, "sh", "-c", script],
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", "none", IMAGE, "sh", "-c", script],
                        check=True, capture_output=True)
     return names
 
 
 def stop_fleet():
+    """Remove the fleet. The containers are not started with --rm: --rm racing `docker rm -f` over 100
+    containers once left dockerd stuck removing them."""
     out = subprocess.run(["docker", "ps", "-aq", "--filter", "name=" + PREFIX], capture_output=True, text=True, check=False)
     ids = out.stdout.split()
     if ids:
