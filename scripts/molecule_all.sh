@@ -2,7 +2,7 @@
 # Run every molecule scenario under molecule/ (one after another: they share one engine and 2 cores).
 # MOLECULE_SCENARIOS="a b" limits the run.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 scenarios=${MOLECULE_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
 failed=()
 for s in $scenarios; do

@@ -9,9 +9,10 @@ core=$("$venv/bin/python" -c 'from ansible.release import __version__ as v; prin
 # Offline get-pip (see scripts/get_pip_standin.py): one copy per pip version ansible-test may ask for.
 cache=~/.ansible/test/cache
 mkdir -p "$cache"
-for v in $(grep -ohE "pip='[0-9.]+'" "$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | grep -oE '[0-9.]+' | sort -u); do
+reqs="$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py"
+while read -r v; do
   cp scripts/get_pip_standin.py "$cache/get_pip_${v//./_}.py"
-done
+done < <(grep -ohE "pip='[0-9.]+'" "$reqs" | grep -oE '[0-9.]+' | sort -u)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

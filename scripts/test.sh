@@ -10,7 +10,7 @@
 #         tests, the Event-Driven Ansible tests, the lab molecule and the runbook-scenario molecules.
 # TEST_STREAMS=serial runs them one after the other instead.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/${VENV:-.venv}/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 mkdir -p .cache/test
 rm -f .cache/test/*.result
