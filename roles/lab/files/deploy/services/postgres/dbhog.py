@@ -15,6 +15,9 @@ import psycopg2
 
 # Seconds to keep taking released slots after the server first refuses a connection.
 TOPUP_S = 5.0
+# Written when the top-up is over: from then on the fault is fixed in place, and a terminated backend
+# stays free (the lab's fault task waits for this file, so tests and scenarios never race the top-up).
+SETTLED = "/tmp/dbhog.settled"
 
 
 def main():
@@ -28,6 +31,8 @@ def main():
     args = parser.parse_args()
     with open(args.pidfile, "w") as handle:
         handle.write(str(os.getpid()))
+    if os.path.exists(SETTLED):
+        os.unlink(SETTLED)
     dsn = dict(host=args.host, dbname=os.environ.get("HOG_DB", "reflexion"), user=os.environ.get("HOG_USER", "reflexion"),
                password=os.environ.get("APP_DB_PASSWORD", ""), application_name="reflexion-worker", connect_timeout=3)
     conns = []
@@ -67,6 +72,8 @@ def main():
             conns.append(psycopg2.connect(**dsn))
         except psycopg2.OperationalError:
             time.sleep(0.2)
+    with open(SETTLED, "w") as marker:
+        marker.write("%d\n" % len(conns))
     while True:
         time.sleep(60)
 
