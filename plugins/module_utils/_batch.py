@@ -56,53 +56,34 @@ class _SubModule(object):
         raise BadProbeInputError("%s: %s" % (self.name, msg))
 
 
-def _health(sub):
-    _probe_health.validate(sub)
-    return _probe_health.HealthProbe(sub.params).run
+def _runner(probe, class_name, needs=None):
+    """A runner factory: check the probe's library (``needs``), validate its options with the probe
+    module's own validate(), and return the bound run() of its class. log_grep's validate() returns
+    the compiled patterns and the time window, which its class takes after the params."""
+
+    def factory(sub):
+        if needs is not None:
+            needs(sub)
+        extra = probe.validate(sub) or ()
+        return getattr(probe, class_name)(sub.params, *extra).run
+
+    return factory
 
 
-def _metrics(sub):
-    _probe_metrics.validate(sub)
-    return _probe_metrics.MetricsProbe(sub.params).run
-
-
-def _logs(sub):
-    patterns, since, until = _probe_logs.validate(sub)
-    return _probe_logs.LogGrep(sub.params, patterns, since, until).run
-
-
-def _pg(sub):
-    ensure_psycopg2(sub)
-    _probe_pg.validate(sub)
-    return _probe_pg.PgActivityProbe(sub.params).run
-
-
-def _redis(sub):
-    ensure_redis(sub)
-    _probe_redis.validate(sub)
-    return _probe_redis.RedisProbe(sub.params).run
-
-
-def _memory(sub):
-    _probe_memory.validate(sub)
-    return _probe_memory.MemoryProbe(sub.params).run
-
-
-def _llm(sub):
-    _probe_llm.validate(sub)
-    return _probe_llm.LlmApiProbe(sub.params).run
-
-
-# option name -> (the module it stands for, its spec, its runner factory), in the runbook's order
-PROBES = (
-    ("health", "health_probe", _probe_health.argument_spec, _health),
-    ("metrics", "metrics_probe", _probe_metrics.argument_spec, _metrics),
-    ("logs", "log_grep", _probe_logs.argument_spec, _logs),
-    ("pg", "pg_activity_probe", _probe_pg.argument_spec, _pg),
-    ("redis", "redis_probe", _probe_redis.argument_spec, _redis),
-    ("memory", "memory_probe", _probe_memory.argument_spec, _memory),
-    ("llm", "llm_api_probe", _probe_llm.argument_spec, _llm),
+# option name -> (the module it stands for, its options module, its class, its library check),
+# in the runbook's order
+_TABLE = (
+    ("health", "health_probe", _probe_health, "HealthProbe", None),
+    ("metrics", "metrics_probe", _probe_metrics, "MetricsProbe", None),
+    ("logs", "log_grep", _probe_logs, "LogGrep", None),
+    ("pg", "pg_activity_probe", _probe_pg, "PgActivityProbe", ensure_psycopg2),
+    ("redis", "redis_probe", _probe_redis, "RedisProbe", ensure_redis),
+    ("memory", "memory_probe", _probe_memory, "MemoryProbe", None),
+    ("llm", "llm_api_probe", _probe_llm, "LlmApiProbe", None),
 )
+# option name -> (module name, spec function, runner factory)
+PROBES = tuple((name, module_name, probe.argument_spec, _runner(probe, class_name, needs))
+               for name, module_name, probe, class_name, needs in _TABLE)
 PROBE_NAMES = tuple(p[0] for p in PROBES)
 
 # Options that make no sense inside a batch: the batch has its own fail_on_unhealthy, and log_grep

@@ -147,6 +147,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._batch import (
     prepare,
     run_all,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
 
 
 class TriageProbe(object):
@@ -176,10 +177,7 @@ def main():
     argument_spec = dict((name, dict(type="dict")) for name in PROBE_NAMES)
     argument_spec.update(fail_on_unhealthy=dict(type="bool", default=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    result = TriageProbe(module).run()
-    if module.params["fail_on_unhealthy"] and result["status"] != "healthy":
-        module.fail_json(msg="unhealthy: %s" % result["reason"], **result)
-    module.exit_json(**result)
+    finish(module, TriageProbe(module).run())
 
 
 if __name__ == "__main__":
