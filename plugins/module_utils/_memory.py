@@ -145,7 +145,10 @@ def slope_per_minute(points):
 def is_leak_suspect(points, threshold_mb_per_min, min_growth_mb=1.0):
     """(suspect, slope): growing at >= threshold MB/min, and the last sample above the first by min_growth_mb.
 
-    Needs at least 3 samples, so that one jump is not taken for a trend.
+    Needs at least 3 samples, so that one jump is not taken for a trend, and the growth must be
+    sustained: the samples without the last one, and those without the first one, must each still
+    grow at half the threshold or more. A request burst caught by one sample at either end (a lab
+    replica went 21 -> 21 -> 27 MB in 4 s and back) is not a leak; a leak grows between every pair.
     """
     slope = slope_per_minute(points)
     if slope is None or len(points) < 3:
@@ -153,6 +156,9 @@ def is_leak_suspect(points, threshold_mb_per_min, min_growth_mb=1.0):
     rising = sum(1 for a, b in zip(points, points[1:]) if b[1] > a[1])
     growth = points[-1][1] - points[0][1]
     suspect = slope >= threshold_mb_per_min and growth >= min_growth_mb and rising >= (len(points) - 1) / 2.0
+    if suspect:
+        half = threshold_mb_per_min / 2.0
+        suspect = all((slope_per_minute(part) or 0.0) >= half for part in (points[:-1], points[1:]))
     return suspect, slope
 
 

@@ -61,7 +61,10 @@ options:
     type: float
     default: 5.0
   leak_threshold:
-    description: A process or container growing by at least this many MB per minute over the samples is a leak suspect.
+    description:
+      - A process or container growing by at least this many MB per minute over the samples is a leak suspect.
+      - The growth must be sustained (at least three samples; without the first or the last sample the rest
+        still grows at half this rate), so a request burst caught by one sample is not taken for a leak.
     type: float
     default: 10.0
   oom_since:

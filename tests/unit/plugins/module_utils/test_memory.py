@@ -65,6 +65,13 @@ def test_slope_and_leaks():
     assert is_leak_suspect(flat, 0.5)[0] is False
     spike = [(0, 50.0), (10, 80.0), (20, 60.0), (30, 55.0)]  # one jump then falling
     assert is_leak_suspect(spike, 1.0)[0] is False
+    # a burst caught by the last sample only (seen in the lab: 20.85, 20.9, 27.06 MB, 2 s apart)
+    burst_last = [(0, 20.85), (2, 20.9), (4, 27.06)]
+    assert is_leak_suspect(burst_last, 10.0) == (False, pytest.approx(93.15))
+    burst_first = [(0, 20.0), (2, 26.0), (4, 26.1)]  # or by the first sample's successor only
+    assert is_leak_suspect(burst_first, 10.0)[0] is False
+    leak = [(0, 100.0), (2, 108.0), (4, 116.0)]  # the lab's injected leak: 4 MB/s
+    assert is_leak_suspect(leak, 10.0) == (True, pytest.approx(240.0))
 
 
 def test_parse_oom_kills():
