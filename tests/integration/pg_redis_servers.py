@@ -160,6 +160,27 @@ class Sessions(object):
         self.conns = []
 
 
+def fill_connections(connect, limit=1000):
+    """Open sessions with ``connect()`` until the server refuses one for lack of slots; returns them.
+
+    Only "too many clients" / "reserved" ends the loop: any other error (a connect slowed past its
+    timeout on a loaded machine) is retried, so no free slot is left behind by accident."""
+    held = []
+    other_errors = []
+    while len(held) < limit and len(other_errors) < 20:
+        try:
+            held.append(connect())
+        except psycopg2.OperationalError as exc:
+            text = str(exc)
+            if "too many clients" in text or "reserved" in text:
+                return held
+            other_errors.append(text)
+            time.sleep(0.2)
+    for conn in held:
+        conn.close()
+    raise AssertionError("could not fill the server's slots: %d sessions, errors %r" % (len(held), other_errors[-3:]))
+
+
 def wait_until(predicate, timeout=10.0, step=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -195,7 +216,9 @@ def opened_sessions(server):
         conn.cursor().execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'rxi-%' "
                               "AND application_name <> 'rxi-test-observer'")
         conn.close()
-        wait_until(lambda: not server.activity("application_name LIKE 'rxi-%' AND application_name <> 'rxi-test-observer'"))
+        left = "application_name LIKE 'rxi-%' AND application_name <> 'rxi-test-observer'"
+        # a session left behind would be counted by the next test: fail here, where the cause is
+        assert wait_until(lambda: not server.activity(left), timeout=60), server.activity(left)
 
 
 class RedisServer(object):

@@ -2,13 +2,15 @@
 templates' surveys, and the set_stats results read back from the runner's artifacts (the
 playbook_on_stats event's artifact_data, which AWX hands to workflows).
 
-The scenario and standalone playbooks run in check mode with auto_mitigate=false (nothing changes), against
-inventories/lab when the lab inventory exists, else inventories/local. A playbook whose file is missing is
-skipped (and listed)."""
+The scenario and standalone playbooks run in check mode with auto_mitigate=false (nothing changes), with
+inventories/local, against a world of their own (see ``world``): never against the shared lab, which the
+lab stream of `make test` is faulting and rebuilding at the same time. A playbook whose file is missing
+is skipped (and listed)."""
 
 import glob
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -71,18 +73,62 @@ def stats_artifact(private_data_dir, ident):
     return stats[0]["event_data"].get("artifact_data", {})
 
 
+COMPOSE = """services:
+  reflexion:
+    image: reflexion-incident/molecule:bookworm
+    command: sleep infinity
+"""
+
+
 def deployment_repo(path):
-    """A deployment checkout with v1.0.0 (stable) and v1.1.0 (running): what rollback.yml plans against."""
+    """A deployment checkout with v1.0.0 (stable) and v1.1.0 (running): what rollback.yml plans against,
+    with a compose file and .env for the playbooks that scale, restart or open the circuit breaker."""
     git = ["git", "-C", str(path), "-c", "user.email=ci@localhost", "-c", "user.name=ci"]
     os.makedirs(str(path))
     subprocess.run(["git", "init", "-q", str(path)], check=True)
+    with open(os.path.join(str(path), "docker-compose.yml"), "w") as f:
+        f.write(COMPOSE)
+    with open(os.path.join(str(path), ".env"), "w") as f:
+        f.write("DISABLE_EXTERNAL_SERVICE=false\n")
     for tag in ("v1.0.0", "v1.1.0"):
         with open(os.path.join(str(path), "RELEASE"), "w") as f:
             f.write(tag + "\n")
-        subprocess.run(git + ["add", "RELEASE"], check=True)
+        subprocess.run(git + ["add", "-A"], check=True)
         subprocess.run(git + ["commit", "-qm", tag], check=True)
         subprocess.run(git + ["tag", tag], check=True)
     return str(path)
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def world(tmp_path):
+    """The deployment the playbooks see, all private to one test: a deployment checkout under its own
+    compose project name (no container of it runs), an empty log dir, and closed loopback ports for the
+    service, the database, Redis and the providers. That is an outage: the probes report it, and in
+    check mode with auto_mitigate=false nothing changes."""
+    dead = "http://127.0.0.1:%d" % closed_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    return {
+        "reflexion_compose_project_dir": deployment_repo(tmp_path / "deploy"),
+        "reflexion_compose_project_name": "rxi-awx-%d" % os.getpid(),
+        "reflexion_base_url": dead,
+        "reflexion_health_url": dead + "/health",
+        "reflexion_metrics_url": dead + "/metrics",
+        "reflexion_log_dir": str(logs),
+        "reflexion_pg_host": "127.0.0.1",
+        "reflexion_pg_port": closed_port(),
+        "reflexion_redis_host": "127.0.0.1",
+        "reflexion_redis_port": closed_port(),
+        "reflexion_openai_base_url": dead,
+        "reflexion_anthropic_base_url": dead,
+        "reflexion_prometheus_url": dead,
+    }
 
 
 def open_incident(incidents_dir, incident_id):
@@ -98,13 +144,6 @@ def open_incident(incidents_dir, incident_id):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def inventory():
-    lab = os.path.join(ROOT, "inventories", "lab")
-    if os.path.isdir(lab) and os.listdir(lab):
-        return lab
-    return os.path.join(ROOT, "inventories", "local")
-
-
 def run(playbook, extravars, tmp_path, check=False):
     import ansible_runner
 
@@ -116,7 +155,8 @@ def run(playbook, extravars, tmp_path, check=False):
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_NOCOLOR": "1",
     }
-    r = ansible_runner.run(private_data_dir=str(pdd), playbook=playbook, inventory=inventory(), extravars=extravars,
+    local = os.path.join(ROOT, "inventories", "local")
+    r = ansible_runner.run(private_data_dir=str(pdd), playbook=playbook, inventory=local, extravars=extravars,
                            envvars=envvars, cmdline="--check" if check else None, quiet=True, ident="job",
                            timeout=1800)
     return r, str(pdd)
@@ -161,9 +201,7 @@ def test_playbook_under_ansible_runner_with_its_survey(name, tmp_path):
     extravars["incidents_dir"] = str(incidents)
     if name in NEEDS_INCIDENT:
         open_incident(str(incidents), extravars["incident_id"])
-    if name == "rollback":
-        # A deployment with somewhere to roll back to, whatever state the shared lab is in.
-        extravars["reflexion_compose_project_dir"] = deployment_repo(tmp_path / "deploy")
+    extravars.update(world(tmp_path))
     r, pdd = run(path, extravars, tmp_path, check=True)
     assert r.status == "successful" and r.rc == 0, r.stdout.read()[-4000:]
     data = stats_artifact(pdd, "job")

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from ..http_fixtures import LoopbackServer
-from ..pg_redis_servers import APP_PASSWORD, MONITOR_PASSWORD, postgres_server, redis_server
+from ..pg_redis_servers import APP_PASSWORD, MONITOR_PASSWORD, fill_connections, postgres_server, redis_server
 
 HEALTHY = {
     "/health": (200, {"status": "healthy", "components": {"db": {"status": "healthy"}, "redis": {"status": "healthy"},
@@ -88,12 +88,8 @@ def test_postgres_at_max_connections(run_playbook, world, tmp_path):
     pg = world["pg"]
     conns = []
     try:
-        while True:  # fill every non-superuser slot
-            try:
-                conns.append(psycopg2.connect(host=pg.host, port=pg.port, user="rxi_app", password=APP_PASSWORD,
-                                              dbname="reflexion", connect_timeout=5))
-            except psycopg2.OperationalError:
-                break
+        conns = fill_connections(lambda: psycopg2.connect(host=pg.host, port=pg.port, user="rxi_app",  # every non-superuser slot
+                                                          password=APP_PASSWORD, dbname="reflexion", connect_timeout=30))
         assert len(conns) >= 20
         proc, ev = triage(run_playbook, world, tmp_path)
     finally:

@@ -1,6 +1,7 @@
 """post_incident_review.yml from a real record, with and without a real Prometheus on loopback."""
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -102,16 +103,18 @@ def test_review_with_a_real_prometheus(run_module, run_playbook, tmp_path):
     )
     try:
         url = "http://127.0.0.1:%d" % port
-        deadline = time.time() + 60
-        query = url + "/api/v1/query?query=up"
-        while time.time() < deadline:
+        # ready when the memory series the review plots has a few samples (not after a fixed sleep)
+        deadline = time.time() + 120
+        query = url + "/api/v1/query?query=count_over_time(process_resident_memory_bytes%7Bjob%3D%22self%22%7D%5B1m%5D)"
+        samples = 0
+        while time.time() < deadline and samples < 3:
             try:
-                if b'"value"' in urllib.request.urlopen(query, timeout=2).read():
-                    break
-            except OSError:
+                result = json.loads(urllib.request.urlopen(query, timeout=5).read())["data"]["result"]
+                samples = int(float(result[0]["value"][1])) if result else 0
+            except (OSError, ValueError, KeyError, IndexError):
                 pass
             time.sleep(1)
-        time.sleep(5)
+        assert samples >= 3, "prometheus on %s has not scraped itself 3 times in 120 s" % url
         base = str(tmp_path / "incidents")
         start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None) - datetime.timedelta(minutes=1)
         incident_id = make_incident(run_module, base, start)

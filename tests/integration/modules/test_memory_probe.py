@@ -10,6 +10,8 @@ import pytest
 
 IMAGE = "debian:bookworm-slim"
 
+# Grows 4 MB every 0.2 s for argv[1] steps: 200 steps keep it growing for 40 s, long after a slow
+# ansible start on a loaded machine, so the probe's samples always see the growth.
 GROWER = """
 import sys, time
 blocks = []
@@ -17,7 +19,7 @@ for _ in range(int(sys.argv[1])):
     blocks.append(bytearray(4 * 1024 * 1024))
     for i in range(0, len(blocks[-1]), 4096):
         blocks[-1][i] = 1
-    time.sleep(0.1)
+    time.sleep(0.2)
 time.sleep(60)
 """
 
@@ -51,6 +53,18 @@ def procs():
         proc.wait()
 
 
+def wait_rss_mb(pid, at_least, timeout=60):
+    """Poll /proc/PID/status until the process is resident with at least ``at_least`` MB."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/%d/status" % pid) as f:
+            rss_kb = [int(line.split()[1]) for line in f if line.startswith("VmRSS:")]
+        if rss_kb and rss_kb[0] >= at_least * 1024:
+            return
+        time.sleep(0.1)
+    raise AssertionError("pid %d did not reach %d MB resident in %ds" % (pid, at_least, timeout))
+
+
 def meminfo_kb(key):
     with open("/proc/meminfo") as f:
         for line in f:
@@ -63,7 +77,7 @@ def test_host_and_top_processes(run_module, procs):
     marker = "rxi-mem-top-%s" % uuid.uuid4().hex[:6]
     p = procs("import time; x = bytearray(120 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); time.sleep(60)",
               marker, "--password=hunter2-canary", "--api-token", "tok-canary-99", "redis://app:pw-canary@127.0.0.1:6379/0")
-    time.sleep(1.5)
+    wait_rss_mb(p.pid, 120)
     r = run_module("memory_probe", {"top": 50, "containers": False})
     assert not r.failed, r.output
     assert r["changed"] is False
@@ -88,11 +102,12 @@ def test_growing_process_is_a_leak_suspect(run_module, procs):
     tag = uuid.uuid4().hex[:6]
     marker = "rxi-mem-leak-%s" % tag
     pattern = "rxi-mem-lea[k]-%s" % tag  # the grep trick: the ansible command line holding the pattern does not match
-    grower = procs(GROWER, "100", marker)
+    grower = procs(GROWER, "200", marker)
     steady = procs("import time; x = bytearray(30 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); time.sleep(60)",
                    "0", marker)
-    time.sleep(0.3)
-    r = run_module("memory_probe", {"process_pattern": pattern, "containers": False, "samples": 4, "interval": 0.8,
+    wait_rss_mb(steady.pid, 30)
+    wait_rss_mb(grower.pid, 12)
+    r = run_module("memory_probe", {"process_pattern": pattern, "containers": False, "samples": 4, "interval": 1.5,
                                     "leak_threshold": 30})
     assert not r.failed, r.output
     pids = sorted(e["pid"] for e in r["processes"])

@@ -1,9 +1,16 @@
 """pg_activity_probe against a real PostgreSQL 15 on loopback, with sessions the test opens itself."""
 
-import psycopg2
 import pytest
 
-from ..pg_redis_servers import APP_PASSWORD, MONITOR_PASSWORD, free_port, opened_sessions, postgres_server, wait_until
+from ..pg_redis_servers import (
+    APP_PASSWORD,
+    MONITOR_PASSWORD,
+    fill_connections,
+    free_port,
+    opened_sessions,
+    postgres_server,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +134,7 @@ def test_at_max_connections(run_module, pg):
     held = []
     try:
         # fill every non-reserved slot with real sessions (non-superuser)
-        while True:
-            try:
-                held.append(pg.connect(user="rxi_app", password=APP_PASSWORD, application_name="rxi-filler"))
-            except psycopg2.OperationalError:
-                break
+        held = fill_connections(lambda: pg.connect(user="rxi_app", password=APP_PASSWORD, application_name="rxi-filler"))
         assert len(held) >= 20
         r = run_module("pg_activity_probe", pg.monitor_args())
         assert not r.failed, r.output

@@ -107,7 +107,7 @@ def test_cancel_first_then_terminate_idle_in_transaction(run_module, pg, session
     idle = sessions.idle_in_transaction(app="rxi-cf")
     assert sleeping(pg, runner)
     r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-cf"], cancel_first=True,
-                                                 cancel_wait=2))
+                                                 cancel_wait=15))  # ends as soon as the session is quiet
     assert not r.failed, r.output
     outcomes = dict((t["pid"], t["outcome"]) for t in r["targets"])
     # the long runner went idle after the cancel and was left alone; the idle transaction had to be terminated

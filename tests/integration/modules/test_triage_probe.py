@@ -58,7 +58,8 @@ def test_all_probes_at_once_equal_the_modules(run_module, http, pg, rds, tmp_pat
         "metrics": {"urls": [http.base + "/metrics"], "prefix": "reflexion_"},
         "logs": {"paths": [str(log)], "patterns": ["errors", "network"]},
         "pg": pg.monitor_args(),
-        "redis": {"login_host": rds.host, "login_port": rds.port},
+        # slow_ms: a 50 ms median PING (the default) is easy to miss on a loaded 2-core machine
+        "redis": {"login_host": rds.host, "login_port": rds.port, "slow_ms": 5000},
         "memory": {"samples": 1, "compose_project": "rxi-no-such-project"},
         "llm": {"providers": [{"name": "openai", "base_url": http.base, "api_key": API_KEY}]},
     }
