@@ -125,7 +125,7 @@ class MemoryProbe(object):
                 continue
             name, argv = self.identity[pid]
             series = rss_series[pid]
-            suspect, slope = is_leak_suspect(series, p["leak_threshold"])
+            suspect, slope = is_leak_suspect(series, p["leak_threshold"], p["leak_min_growth"])
             entry = dict(pid=pid, name=name, cmdline=" ".join(mask_args(argv))[:300] or "[%s]" % name,
                          rss_mb=round(series[-1][1], 2), pct=round(100.0 * series[-1][1] / host["total_mb"], 2),
                          slope_mb_per_min=round(slope, 2) if slope is not None else None)
@@ -136,7 +136,7 @@ class MemoryProbe(object):
         container_list = []
         for name, entry in sorted((containers or {}).items()):
             series = ctr_series.get(name, [])
-            suspect, slope = is_leak_suspect(series, p["leak_threshold"])
+            suspect, slope = is_leak_suspect(series, p["leak_threshold"], p["leak_min_growth"])
             entry["slope_mb_per_min"] = round(slope, 2) if slope is not None else None
             container_list.append(entry)
             if suspect:
@@ -189,7 +189,7 @@ def validate(module):
         module.fail_json(msg="top: must be 1 or more, got %d" % p["top"])
     if not 1 <= p["samples"] <= 100:
         module.fail_json(msg="samples: must be 1-100, got %d" % p["samples"])
-    for name in ("interval", "leak_threshold", "oom_since"):
+    for name in ("interval", "leak_threshold", "leak_min_growth", "oom_since"):
         if p[name] < 0:
             module.fail_json(msg="%s: must be 0 or more, got %s" % (name, p[name]))
     for name in ("used_degraded_pct", "used_down_pct"):
@@ -218,6 +218,7 @@ def argument_spec():
         samples=dict(type="int", default=1),
         interval=dict(type="float", default=5.0),
         leak_threshold=dict(type="float", default=10.0),
+        leak_min_growth=dict(type="float", default=5.0),
         oom_since=dict(type="float", default=60.0),
         used_degraded_pct=dict(type="float", default=90.0),
         used_down_pct=dict(type="float", default=98.0),

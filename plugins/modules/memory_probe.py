@@ -67,6 +67,15 @@ options:
         still grows at half this rate), so a request burst caught by one sample is not taken for a leak.
     type: float
     default: 10.0
+  leak_min_growth:
+    description:
+      - A leak suspect must also have grown by at least this many MB from the first sample to the last.
+      - This is the noise floor of a short window. A process's memory moves by a few MB with every burst
+        of requests, so over a few seconds a 10 MB/min threshold means less than 1 MB, which is noise. A
+        real leak passes this floor within its first samples (the lab's injected leak grows 16 MB in 4 s).
+      - Set it to V(0) to judge by O(leak_threshold) alone, with a long window (O(samples) x O(interval)).
+    type: float
+    default: 5.0
   oom_since:
     description: Report kernel OOM kills of the last this many minutes.
     type: float

@@ -72,6 +72,11 @@ def test_slope_and_leaks():
     assert is_leak_suspect(burst_first, 10.0)[0] is False
     leak = [(0, 100.0), (2, 108.0), (4, 116.0)]  # the lab's injected leak: 4 MB/s
     assert is_leak_suspect(leak, 10.0) == (True, pytest.approx(240.0))
+    assert is_leak_suspect(leak, 10.0, min_growth_mb=5.0)[0] is True
+    # two samples of a burst (seen in the lab: 20.79 -> 23.29 MB in 4 s): below memory_probe's 5 MB floor
+    drift = [(0, 20.79), (2, 22.05), (4, 23.29)]
+    assert is_leak_suspect(drift, 10.0, min_growth_mb=1.0)[0] is True
+    assert is_leak_suspect(drift, 10.0, min_growth_mb=5.0)[0] is False
 
 
 def test_parse_oom_kills():
