@@ -56,23 +56,9 @@ class _SubModule(object):
         raise BadProbeInputError("%s: %s" % (self.name, msg))
 
 
-def _runner(probe, class_name, needs=None):
-    """A runner factory: check the probe's library (``needs``), validate its options with the probe
-    module's own validate(), and return the bound run() of its class. log_grep's validate() returns
-    the compiled patterns and the time window, which its class takes after the params."""
-
-    def factory(sub):
-        if needs is not None:
-            needs(sub)
-        extra = probe.validate(sub) or ()
-        return getattr(probe, class_name)(sub.params, *extra).run
-
-    return factory
-
-
 # option name -> (the module it stands for, its options module, its class, its library check),
 # in the runbook's order
-_TABLE = (
+PROBES = (
     ("health", "health_probe", _probe_health, "HealthProbe", None),
     ("metrics", "metrics_probe", _probe_metrics, "MetricsProbe", None),
     ("logs", "log_grep", _probe_logs, "LogGrep", None),
@@ -81,9 +67,6 @@ _TABLE = (
     ("memory", "memory_probe", _probe_memory, "MemoryProbe", None),
     ("llm", "llm_api_probe", _probe_llm, "LlmApiProbe", None),
 )
-# option name -> (module name, spec function, runner factory)
-PROBES = tuple((name, module_name, probe.argument_spec, _runner(probe, class_name, needs))
-               for name, module_name, probe, class_name, needs in _TABLE)
 PROBE_NAMES = tuple(p[0] for p in PROBES)
 
 # Options that make no sense inside a batch: the batch has its own fail_on_unhealthy, and log_grep
@@ -122,11 +105,11 @@ def prepare(params):
     runs = []
     secrets = set()
     unavailable = {}
-    for name, module_name, spec_fn, factory in PROBES:
+    for name, module_name, probe, class_name, needs in PROBES:
         raw = params.get(name)
         if raw is None:
             continue
-        spec = spec_fn()
+        spec = probe.argument_spec()
         raw = dict(raw)
         for key, value in FORCED.get(name, {}).items():
             raw.setdefault(key, value)
@@ -137,7 +120,12 @@ def prepare(params):
             raise BadProbeInputError("%s (%s options): %s" % (name, module_name, "; ".join(result.error_messages)))
         sub = _SubModule(name, result.validated_parameters)
         try:
-            runs.append((name, factory(sub)))
+            if needs is not None:
+                needs(sub)
+            # the probe module's own validate(); log_grep's returns the compiled patterns and the time
+            # window, which its class takes after the params
+            extra = probe.validate(sub) or ()
+            runs.append((name, getattr(probe, class_name)(sub.params, *extra).run))
         except MissingLibraryError as exc:
             unavailable[name] = "%s (install it on the host to get this probe's evidence)" % exc
     return runs, secrets, unavailable
