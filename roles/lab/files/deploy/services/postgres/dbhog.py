@@ -16,7 +16,8 @@ import psycopg2
 # Seconds to keep taking released slots after the server first refuses a connection.
 TOPUP_S = 5.0
 # Written when the top-up is over: from then on the fault is fixed in place, and a terminated backend
-# stays free (the lab's fault task waits for this file, so tests and scenarios never race the top-up).
+# stays free (the lab's fault task removes a stale marker before it starts this client, then waits for
+# the file, so tests and scenarios never race the top-up).
 SETTLED = "/tmp/dbhog.settled"
 
 
@@ -31,8 +32,6 @@ def main():
     args = parser.parse_args()
     with open(args.pidfile, "w") as handle:
         handle.write(str(os.getpid()))
-    if os.path.exists(SETTLED):
-        os.unlink(SETTLED)
     dsn = dict(host=args.host, dbname=os.environ.get("HOG_DB", "reflexion"), user=os.environ.get("HOG_USER", "reflexion"),
                password=os.environ.get("APP_DB_PASSWORD", ""), application_name="reflexion-worker", connect_timeout=3)
     conns = []
