@@ -10,12 +10,13 @@ is skipped (and listed)."""
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 import yaml
+
+from ..pg_redis_servers import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -99,19 +100,12 @@ def deployment_repo(path):
     return str(path)
 
 
-def closed_port():
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def world(tmp_path):
     """The deployment the playbooks see, all private to one test: a deployment checkout under its own
     compose project name (no container of it runs), an empty log dir, and closed loopback ports for the
     service, the database, Redis and the providers. That is an outage: the probes report it, and in
     check mode with auto_mitigate=false nothing changes."""
-    dead = "http://127.0.0.1:%d" % closed_port()
+    dead = "http://127.0.0.1:%d" % free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     return {
@@ -122,9 +116,9 @@ def world(tmp_path):
         "reflexion_metrics_url": dead + "/metrics",
         "reflexion_log_dir": str(logs),
         "reflexion_pg_host": "127.0.0.1",
-        "reflexion_pg_port": closed_port(),
+        "reflexion_pg_port": free_port(),
         "reflexion_redis_host": "127.0.0.1",
-        "reflexion_redis_port": closed_port(),
+        "reflexion_redis_port": free_port(),
         "reflexion_openai_base_url": dead,
         "reflexion_anthropic_base_url": dead,
         "reflexion_prometheus_url": dead,

@@ -3,10 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
+
+from ..pg_redis_servers import wait_until
 
 IMAGE = "debian:bookworm-slim"
 
@@ -53,16 +54,15 @@ def procs():
         proc.wait()
 
 
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [int(line.split()[1]) / 1024.0 for line in f if line.startswith("VmRSS:")][0]
+
+
 def wait_rss_mb(pid, at_least, timeout=60):
-    """Poll /proc/PID/status until the process is resident with at least ``at_least`` MB."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open("/proc/%d/status" % pid) as f:
-            rss_kb = [int(line.split()[1]) for line in f if line.startswith("VmRSS:")]
-        if rss_kb and rss_kb[0] >= at_least * 1024:
-            return
-        time.sleep(0.1)
-    raise AssertionError("pid %d did not reach %d MB resident in %ds" % (pid, at_least, timeout))
+    """Wait until the process is resident with at least ``at_least`` MB (/proc/PID/status)."""
+    assert wait_until(lambda: rss_mb(pid) >= at_least, timeout=timeout, step=0.1), (
+        "pid %d did not reach %d MB resident in %ds" % (pid, at_least, timeout))
 
 
 def meminfo_kb(key):
