@@ -12,12 +12,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.validation import check_type_dict
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
     FACTS,
     SEVERITIES,
+    ProbeResultError,
     ThresholdError,
     classify,
 )
@@ -33,6 +37,32 @@ for _name in PROBE_OPTIONS:
     ARGUMENT_SPEC[_name] = dict(type="dict")
 
 
+def wrong_type(args):
+    """A message naming the first dict option given a list, a number or a boolean, else None.
+
+    Ansible's own check would either fail with an unreadable message or (for O(facts), which has
+    suboptions) crash inside the validator, so these shapes are refused first."""
+    for name, opt in ARGUMENT_SPEC.items():
+        value = args.get(name)
+        if opt["type"] == "dict" and isinstance(value, str):
+            try:
+                check_type_dict(value)
+            except (TypeError, ValueError):
+                return "%s: must be a dict, got a string that is neither JSON nor key=value pairs" % name
+        elif opt["type"] == "dict" and value is not None and not isinstance(value, Mapping):
+            if isinstance(value, (list, tuple, set)):
+                kind = "a list"
+            elif isinstance(value, bool):
+                kind = "a boolean"
+            elif isinstance(value, (int, float)):
+                kind = "a number"
+            else:
+                kind = "a %s" % type(value).__name__.lstrip("_")
+            return "%s: must be a dict (%s), got %s" % (
+                name, "a registered probe result" if name in PROBE_OPTIONS else "key: value pairs", kind)
+    return None
+
+
 class ActionModule(ActionBase):
     """Classify on the controller: no module is transferred and no connection is made."""
 
@@ -44,6 +74,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        msg = wrong_type(self._task.args)
+        if msg:
+            result.update(failed=True, msg=msg)
+            return result
         try:
             _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
@@ -52,7 +86,7 @@ class ActionModule(ActionBase):
         probes = dict((name, args.get(name)) for name in PROBE_OPTIONS)
         try:
             verdict = classify(probes=probes, facts=args["facts"], thresholds=args["thresholds"], minimum=args.get("minimum"))
-        except ThresholdError as exc:
+        except (ThresholdError, ProbeResultError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
         result.update(verdict)

@@ -19,7 +19,8 @@ description:
     the play variables C(reflexion_incident_id) and C(reflexion_incident_dir)."
   - Tasks that finish before the incident is known are buffered and written once it is known.
   - Respects C(no_log) - the result of a hidden task is never written, only that it ran and its status.
-    The short result of other tasks is redacted (keys, tokens, passwords) and cut to 200 characters.
+    The short result of other tasks is redacted (keys, tokens, passwords) and cut to 200 characters;
+    each value is cut to 4096 characters before it is redacted, so a huge output costs bounded time.
   - "Enable it with C(callbacks_enabled = reflexion.incident.incident_timeline) in ansible.cfg
     or E(ANSIBLE_CALLBACKS_ENABLED=reflexion.incident.incident_timeline)."
 requirements:
@@ -58,6 +59,8 @@ from ansible_collections.reflexion.incident.plugins.module_utils._redact import 
 
 SHORT_KEYS = ("msg", "reason", "severity", "status", "line", "rc", "stdout")
 SHORT_MAX = 200
+# each value is cut to this many characters before it is redacted (the summary shows SHORT_MAX of them)
+PRE_CUT = 4096
 INCIDENT_ACTIONS = ("reflexion.incident.incident", "incident")
 
 
@@ -73,10 +76,15 @@ def short_result(result):
         if value in (None, "", [], {}):
             continue
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+        if len(text) > PRE_CUT:
+            # bounded work whatever the task printed (a 200 MB stdout): cut first, at a space so that a token
+            # is kept or dropped whole, then redact the little that can be shown
+            cut = text[:PRE_CUT]
+            text = cut.rsplit(None, 1)[0] if len(cut.split(None, 1)) > 1 else cut
         parts.append("%s=%s" % (key, " ".join(text.split())))
         if len(parts) == 2:
             break
-    text = redact("; ".join(parts))[0]
+    text = redact("; ".join(parts), line_cap=PRE_CUT)[0]
     return text if len(text) <= SHORT_MAX else text[: SHORT_MAX - 3] + "..."
 
 

@@ -32,6 +32,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils import (
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._postgres import ensure_psycopg2
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import ms_since, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import url_passwords
 from ansible_collections.reflexion.incident.plugins.module_utils._redis import ensure_redis
 
 
@@ -77,23 +78,55 @@ FORCED = {"logs": {"workers": 1}}
 def secrets_of(spec, params):
     """The values of the no_log options of ``spec`` in ``params`` (suboptions included)."""
     found = set()
+    if not isinstance(params, dict):
+        return found
     for name, opt in spec.items():
-        value = params.get(name)
-        if value is None:
-            continue
-        if opt.get("no_log"):
-            if isinstance(value, dict):
-                found.update(str(v) for v in value.values() if v not in (None, ""))
-            elif isinstance(value, (list, tuple)):
-                found.update(str(v) for v in value if v not in (None, ""))
-            elif value != "":
-                found.add(str(value))
-        elif opt.get("options"):
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if isinstance(item, dict):
-                    found |= secrets_of(opt["options"], item)
+        # the option under its name or, in options not validated yet, any of its aliases
+        values = [params.get(key) for key in [name] + list(opt.get("aliases") or ())]
+        for value in values:
+            if value is not None:
+                found |= _option_secrets(opt, value)
     return found
+
+
+def _option_secrets(opt, value):
+    """The secrets in one option's value: all of it when the option is no_log, else its no_log suboptions."""
+    found = set()
+    if opt.get("no_log"):
+        if isinstance(value, dict):
+            found.update(str(v) for v in value.values() if v not in (None, ""))
+        elif isinstance(value, (list, tuple)):
+            found.update(str(v) for v in value if v not in (None, ""))
+        elif value != "":
+            found.add(str(value))
+    elif opt.get("options"):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                found |= secrets_of(opt["options"], item)
+    return found
+
+
+def batch_secrets(params):
+    """Every secret the probes' options hold, whether or not the options are valid: no_log options (after
+    aliases and environment fallbacks, as given and as validated), URL passwords, and the LLM keys the llm
+    probe would read from the environment. Collected before any validation fails, so that no failure
+    message, invocation or probe result can show them (register them with _redact.register_secrets)."""
+    secrets = set()
+    for name, _module_name, probe, _class_name, _needs in PROBES:
+        raw = params.get(name)
+        if raw is None:
+            continue
+        secrets |= url_passwords(raw)
+        if not isinstance(raw, dict):
+            continue
+        spec = probe.argument_spec()
+        secrets |= secrets_of(spec, raw)
+        result = ArgumentSpecValidator(spec).validate(dict(raw))
+        secrets |= secrets_of(spec, result.validated_parameters)
+        secrets |= set(str(v) for v in getattr(result, "_no_log_values", ()) if v not in (None, ""))
+        if name == "llm":
+            secrets |= _probe_llm.env_secrets()
+    return secrets
 
 
 def prepare(params):

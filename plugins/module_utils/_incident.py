@@ -27,7 +27,9 @@ import os
 import re
 import tempfile
 
-ID_RE = re.compile(r"^incident-\d{4}-\d{2}-\d{2}-\d{6}$")
+# \Z, not $: "$" also matches before a trailing newline, and an id ends up in paths and records.
+# [0-9], not \d: \d matches any Unicode digit.
+ID_RE = re.compile(r"\Aincident-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}\Z")
 STATUSES = ("INVESTIGATING", "IDENTIFIED", "MONITORING", "RESOLVED")
 SEVERITIES = ("P0", "P1", "P2", "P3")
 EVENTS = ("open", "acknowledge", "status", "severity", "note")

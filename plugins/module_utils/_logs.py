@@ -19,9 +19,12 @@ __metaclass__ = type
 
 import calendar
 import collections
+import errno
+import glob
 import os
 import pickle
 import re
+import stat
 import threading
 import time
 import zlib
@@ -153,13 +156,34 @@ def timestamp_format(line):
     return None
 
 
+# A time window reaches back at most this far, and no further than the Unix epoch: logs are younger,
+# and times outside it overflow the platform's time functions.
+MAX_SPAN = 100 * 366 * 86400
+MIN_TIME = 0.0
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
 def parse_time_spec(spec, now=None):
-    """``1h``/``30m``/``2d``/``90s``/``1w`` (ago) or ISO 8601 -> epoch seconds. ValueError if unusable."""
+    """``1h``/``30m``/``2d``/``90s``/``1w`` (ago) or ISO 8601 -> epoch seconds. ValueError if unusable,
+    including a duration longer than 100 years and a time before 1970 or after 9999."""
     now = time.time() if now is None else now
     text = str(spec).strip()
+    try:
+        value = _parse_time_spec(text, now)
+    except OverflowError:
+        raise ValueError("%r is out of range (from 1970-01-01 to 9999-12-31)" % (text[:64],)) from None
+    if not MIN_TIME <= value <= MAX_TIME:
+        raise ValueError("%r is out of range (from 1970-01-01 to 9999-12-31)" % (text[:64],))
+    return value
+
+
+def _parse_time_spec(text, now):
     m = _SPEC.match(text)
     if m:
-        return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
+        span = float(m.group(1)) * _UNITS[m.group(2).lower()]
+        if not span <= MAX_SPAN:
+            raise ValueError("%r is longer than 100 years" % (text[:64],))
+        return now - span
     iso = _ISO.match(text.encode("ascii", "replace"))
     if iso and iso.end() == len(text):
         g = iso.groups()
@@ -435,6 +459,9 @@ class FileScan(object):
         self.started = since is None
         self.done = False
         self.prev_ts = None
+        # Whether any line's timestamp was recognised (with a window, a file where none is cannot be
+        # placed in time: the caller says so and scans it without the window).
+        self.ts_seen = False
         self.long_lines = 0
         self.bad_utf8 = 0
         self.icase = any(p.regex.flags & re.IGNORECASE for p in patterns)
@@ -451,6 +478,8 @@ class FileScan(object):
         self.consumed += n
         if not self.started:
             last = _last_ts(block, n)
+            if last is not None:
+                self.ts_seen = True
             if last is None or last < self.since:
                 self.prev_ts = last if last is not None else self.prev_ts
                 self.skipped_lines += block.count(b"\n", 0, n)
@@ -467,6 +496,8 @@ class FileScan(object):
                 return
         if self.until is not None:
             first, _at = _first_ts_at(block, 0)
+            if first is not None:
+                self.ts_seen = True
             if first is not None and first > self.until:
                 self.done = True
                 return
@@ -532,6 +563,7 @@ class FileScan(object):
         last = _last_ts(block, n, limit=50)
         if last is not None:
             self.prev_ts = last
+            self.ts_seen = True
 
     def _tail(self, block, starts, matched, line_no):
         prev = starts[0]
@@ -555,6 +587,66 @@ class FileScan(object):
                     ts = self.prev_ts
             self.tail.append({"line": line_no if self.lines_known else None, "offset": self.block_base + s, "timestamp": ts,
                               "text": text})
+
+
+# --- opening files safely ----------------------------------------------------------------------
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def open_regular(path, buffering=0):
+    """Open ``path`` for reading, unbuffered, only if it is a regular file.
+
+    O_NONBLOCK keeps a FIFO from blocking the open (it has no effect on a regular file) and O_NOFOLLOW
+    refuses a symlink swapped in after the caller resolved the path; the type is checked on the open
+    descriptor, so /dev/zero, a FIFO or a socket raise OSError(EINVAL, "not a regular file ...").
+    """
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (%s)" % file_kind(st.st_mode), path)
+        if _O_NONBLOCK:
+            import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the readers
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_NONBLOCK)
+        return os.fdopen(fd, "rb", buffering=buffering)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_kind(mode):
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symlink")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def glob_root(spec):
+    """The directory a path or glob may read under: its leading components without glob magic (for a plain
+    path or a glob in the last component, its directory)."""
+    parts = spec.split(os.sep)
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    root = os.sep.join(fixed)
+    if not root:
+        root = os.sep if spec.startswith(os.sep) else "."
+    return root
+
+
+def resolve_inside(path, root):
+    """``(real_path, None)`` when ``path`` resolves inside ``root`` (both through every symlink), else
+    ``(real_path, reason)``: a symlink whose target leaves the configured root is not read."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+        return real, None
+    return real, "resolves outside %s (a symlink to %s): not read" % (base, real)
 
 
 # --- readers -------------------------------------------------------------------------------
@@ -597,7 +689,7 @@ def read_plain(path, scan, start=0, end=None):
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     scan.consumed = max(scan.consumed, start)
-    with open(path, "rb", buffering=0) as f:
+    with open_regular(path) as f:
         pos = start
         f.seek(start)
         while not scan.done:
@@ -636,7 +728,7 @@ def usable_cpus():
 def split_points(path, start, end, parts):
     """Offsets that cut [start, end) into ``parts`` ranges, each starting on a line boundary."""
     cuts = [start]
-    with open(path, "rb") as f:
+    with open_regular(path, buffering=-1) as f:
         for k in range(1, parts):
             f.seek(start + (end - start) * k // parts)
             f.readline()
@@ -727,47 +819,77 @@ class GzipTruncatedError(Exception):
     pass
 
 
-def read_gzip(path, scan, block=BLOCK // 4):
+class GzipCapError(Exception):
+    """The decompressed data passed the cap (a gzip bomb, or a file far larger than its rotation)."""
+
+    def __init__(self, cap):
+        super(GzipCapError, self).__init__("decompressed data passed the cap of %d bytes" % cap)
+        self.cap = cap
+
+
+# Decompression is capped at GZIP_MAX_RATIO times the compressed size, and never below GZIP_MIN_CAP:
+# logs compress 5-30x, a gzip bomb about 1000x (1 MiB of zeros -> 1 GiB).
+GZIP_MAX_RATIO = 100
+GZIP_MIN_CAP = 64 << 20
+# zlib never returns more than this per call, so one compressed block cannot explode in memory.
+GZIP_OUT_CHUNK = 1 << 20
+
+
+def gzip_cap(compressed_size):
+    return max(GZIP_MIN_CAP, GZIP_MAX_RATIO * compressed_size)
+
+
+def read_gzip(path, scan, block=BLOCK // 4, max_bytes=None):
     """Decompress in a thread (zlib releases the GIL) while this thread scans the blocks.
 
     zlib is driven directly so that a truncated file still yields everything before the damage,
-    and concatenated gzip members are all read.
+    and concatenated gzip members are all read. Each zlib call returns at most GZIP_OUT_CHUNK bytes,
+    and after ``max_bytes`` decompressed bytes (default: ``gzip_cap`` of the file's size) reading
+    stops with GzipCapError, once what came before is scanned.
     """
     q = queue.Queue(maxsize=8)
     stop = threading.Event()
+    f = open_regular(path)
+    if max_bytes is None:
+        max_bytes = gzip_cap(os.fstat(f.fileno()).st_size)
 
     def producer():
         try:
-            with open(path, "rb") as f:
+            with f:
                 d = zlib.decompressobj(47)
                 fresh = True
+                total = 0
                 while not stop.is_set():
                     raw = f.read(block)
                     if not raw:
                         break
-                    while raw:
+                    while raw and not stop.is_set():
                         fresh = False
-                        out = d.decompress(raw)
+                        out = d.decompress(raw, GZIP_OUT_CHUNK)
+                        raw = d.unconsumed_tail
                         if out:
+                            total += len(out)
+                            if total > max_bytes:
+                                q.put(out[:len(out) - (total - max_bytes)])
+                                raise GzipCapError(max_bytes)
                             q.put(out)
-                        raw = b""
                         if d.eof:  # next gzip member, if any
                             raw = d.unused_data.lstrip(b"\x00")
                             d = zlib.decompressobj(47)
                             fresh = True
-                if not fresh and not d.eof:
+                if not fresh and not d.eof and not stop.is_set():
                     out = d.flush()
                     if out:
-                        q.put(out)
+                        q.put(out[:max(0, max_bytes - total)])
                     raise EOFError("compressed file ended before the end-of-stream marker")
             q.put(None)
-        except (EOFError, zlib.error, OSError) as exc:
+        except (EOFError, zlib.error, OSError, GzipCapError) as exc:
             q.put(exc)
 
     t = threading.Thread(target=producer)
     t.daemon = True
     t.start()
-    carry = b""
+    carry = bytearray()
     error = None
     try:
         while True:
@@ -779,15 +901,15 @@ def read_gzip(path, scan, block=BLOCK // 4):
                 break
             if scan.done:
                 continue
-            data = carry + item if carry else item
-            cut = data.rfind(b"\n") + 1
+            # the carry holds no newline: only the new part needs searching (no quadratic copies)
+            carry += item
+            cut = carry.rfind(b"\n", len(carry) - len(item)) + 1
             if cut == 0:
-                if len(data) < MAX_CARRY:
-                    carry = data
+                if len(carry) < MAX_CARRY:
                     continue
-                cut = len(data)
-            carry = data[cut:]
-            scan.feed(data[:cut])
+                cut = len(carry)
+            scan.feed(bytes(carry[:cut]))
+            del carry[:cut]
     finally:
         stop.set()
         while t.is_alive():
@@ -797,6 +919,8 @@ def read_gzip(path, scan, block=BLOCK // 4):
                 pass
         t.join()
     if carry and not scan.done:
-        scan.feed(carry)
+        scan.feed(bytes(carry))
+    if isinstance(error, GzipCapError):
+        raise error
     if error is not None:
         raise GzipTruncatedError(str(error) or type(error).__name__)

@@ -262,7 +262,9 @@ def select_targets(rows, filters, own_pid, allow_superuser=False, protected_appl
     for row in rows:
         if filters.get("pids") and row["pid"] not in filters["pids"]:
             continue
-        if filters.get("min_duration") is not None and (row.get("duration") is None or row["duration"] < filters["min_duration"]):
+        # "not >=": a NaN threshold (or duration) matches nothing instead of everything
+        minimum = filters.get("min_duration")
+        if minimum is not None and (row.get("duration") is None or not row["duration"] >= minimum):
             continue
         if filters.get("states") and row.get("state") not in filters["states"]:
             continue

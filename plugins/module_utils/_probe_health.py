@@ -17,6 +17,7 @@ import time
 from ansible_collections.reflexion.incident.plugins.module_utils._health import classify, parse_components
 from ansible_collections.reflexion.incident.plugins.module_utils._http import (
     HttpProbeError,
+    header_problem,
     parse_url,
     timed_request,
 )
@@ -25,6 +26,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     fan_out,
     summarize,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 
 class HealthProbe(object):
@@ -76,6 +78,7 @@ class HealthProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     if not p["urls"]:
         module.fail_json(msg="urls: give at least one URL")
     for url in p["urls"]:
@@ -83,6 +86,13 @@ def validate(module):
             parse_url(url)
         except ValueError as exc:
             module.fail_json(msg="urls: %s" % exc)
+    # a header value read from a file or a secret often ends in a newline: surrounding whitespace is not part
+    # of a header value (RFC 9110), any other CR/LF is refused - naming the header, never showing the value
+    p["headers"] = dict((k, v.strip() if isinstance(v, str) else v) for k, v in (p["headers"] or {}).items())
+    for key, value in p["headers"].items():
+        problem = header_problem(key, value)
+        if problem:
+            module.fail_json(msg="headers: %s" % problem)
     for name in ("timeout", "delay", "slow_ms"):
         if p[name] < 0 or (name == "timeout" and p[name] == 0):
             module.fail_json(msg="%s: must be a positive number, got %s" % (name, p[name]))

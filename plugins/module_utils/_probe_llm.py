@@ -36,6 +36,22 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     fan_out,
     summarize,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact as redact_text
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import secret_variants
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+
+def env_secrets():
+    """The provider keys in this process's environment (OPENAI_API_KEY, ANTHROPIC_API_KEY), as set: the probe
+    reads them as fallbacks, so every output must mask them (see _redact.register_secrets)."""
+    return set(os.environ[env] for env in ENV_KEYS.values() if os.environ.get(env))
+
+
+def key_problem(key):
+    """Why an API key (stripped of surrounding whitespace) cannot go into a header, or None. Never the key."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in key):
+        return "holds whitespace or a control character inside the key (a header cannot carry it)"
+    return None
 
 
 class LlmApiProbe(object):
@@ -45,9 +61,9 @@ class LlmApiProbe(object):
         for prov in params["providers"]:
             if prov.get("api_key"):
                 self.secrets.append(prov["api_key"])
-        for env in ENV_KEYS.values():
-            if os.environ.get(env):
-                self.secrets.append(os.environ[env])
+        self.secrets.extend(env_secrets())
+        # a key read from a file or a Kubernetes secret often ends in a newline: mask every form of it
+        self.secrets = sorted(set(v for s in self.secrets for v in secret_variants(s)), key=len, reverse=True)
 
     def probe(self, prov):
         p = self.p
@@ -55,12 +71,19 @@ class LlmApiProbe(object):
         key, source = prov.get("api_key"), "param"
         if not key:
             key, source = os.environ.get(ENV_KEYS[name]), "env"
+        key = key.strip() if key else None
         if not key:
             key, source = None, "none"
         base = prov.get("base_url") or DEFAULT_BASE[name]
+        if key and key_problem(key):
+            # only the environment can get here (validate() refuses such an api_key option): not sent
+            return {"target": name, "url": redact_text(base)[0], "key_source": source, "status_code": None,
+                    "retry_after": None, "rate_limits": {}, "outcome": "auth_failed", "status": OUTCOME_STATUS["auth_failed"],
+                    "latency_ms": None, "error": "the key in %s %s; not sent" % (ENV_KEYS[name], key_problem(key)),
+                    "reason": "auth_failed: the key in %s %s; not sent" % (ENV_KEYS[name], key_problem(key))}
         method, url, headers, body = build_request(name, base, key, p["call"], prov.get("model") or DEFAULT_MODEL[name])
-        out = {"target": name, "url": redact(url, self.secrets), "key_source": source, "status_code": None,
-               "retry_after": None, "rate_limits": {}, "error": None}
+        out = {"target": name, "url": redact_text(redact(url, self.secrets))[0], "key_source": source,
+               "status_code": None, "retry_after": None, "rate_limits": {}, "error": None}
         try:
             code, resp_headers, data, timings = timed_request(url, method=method, headers=headers, body=body,
                                                               timeout=p["timeout"], validate_certs=p["validate_certs"],
@@ -106,17 +129,25 @@ class LlmApiProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     if not p["providers"]:
         module.fail_json(msg="providers: give at least one provider (openai, anthropic)")
     names = [prov["name"] for prov in p["providers"]]
     if len(set(names)) != len(names):
         module.fail_json(msg="providers: each provider may appear once, got %s" % ", ".join(names))
     for prov in p["providers"]:
+        if prov.get("api_key"):
+            # surrounding whitespace (a trailing newline from a file or a secret) is not part of a key
+            prov["api_key"] = prov["api_key"].strip()
+            if key_problem(prov["api_key"]):
+                module.fail_json(msg="providers[%s].api_key: %s; give the key alone" % (
+                    prov["name"], key_problem(prov["api_key"])))
         if prov.get("base_url"):
             try:
                 parse_url(prov["base_url"])
             except ValueError as exc:
-                module.fail_json(msg="providers[%s].base_url: %s" % (prov["name"], exc))
+                # the URL may carry a password (https://user:PASSWORD@host): the message never shows it
+                module.fail_json(msg="providers[%s].base_url: %s" % (prov["name"], redact_text(str(exc))[0]))
     if p["timeout"] <= 0:
         module.fail_json(msg="timeout: must be a positive number, got %s" % p["timeout"])
     if p["slow_ms"] < 0:

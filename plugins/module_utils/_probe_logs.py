@@ -11,21 +11,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import glob
 import os
 import re
 import time
 
 from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
+    GZIP_MAX_RATIO,
     PARALLEL_MIN,
     PRESETS,
     FileScan,
+    GzipCapError,
     GzipTruncatedError,
     compile_patterns,
+    glob_root,
+    open_regular,
     parse_time_spec,
     read_gzip,
     read_plain,
     read_plain_parallel,
+    resolve_inside,
     seek_since,
     timestamp_format,
     usable_cpus,
@@ -46,10 +52,15 @@ def iso(ts):
 
 
 def expand_paths(paths, include_rotated):
-    """Files to read, oldest first (so the tail is chronological), with rotated siblings if asked."""
+    """Files to read, oldest first (so the tail is chronological), with rotated siblings if asked.
+
+    Returns ``(path, root)`` pairs: ``root`` is the directory the path or glob names (its part before
+    any glob magic), and a file is read only if it resolves inside it (see ``resolve_inside``).
+    """
     found = []
     seen = set()
     for spec in paths:
+        root = glob_root(spec)
         hits = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
         for path in hits:
             group = [path]
@@ -62,17 +73,20 @@ def expand_paths(paths, include_rotated):
             for p in group:
                 if p not in seen:
                     seen.add(p)
-                    found.append(p)
-            if not hits:
-                pass
+                    found.append((p, root))
 
-    def age_key(p):
+    def age_key(item):
         try:
-            return (os.stat(p).st_mtime, p)
+            return (os.stat(item[0]).st_mtime, item[0])
         except OSError:
-            return (0, p)
+            return (0, item[0])
 
     return sorted(found, key=age_key)
+
+
+UNPARSED_WARNING = ("%d line(s) and not one timestamp log_grep recognises (ISO 8601, Python logging, syslog, "
+                    "nginx/apache, JSON time/ts/timestamp): the since/until window cannot be applied to this file, "
+                    "so it was scanned whole")
 
 
 class LogGrep(object):
@@ -82,19 +96,54 @@ class LogGrep(object):
         self.since = since
         self.until = until
 
-    def scan_file(self, path):
+    def _read(self, real, st, gz, scan, since):
+        """Feed the file to ``scan``; returns its warnings. OSError propagates."""
+        warnings = []
+        if gz:
+            try:
+                read_gzip(real, scan)
+            except GzipTruncatedError as exc:
+                warnings.append("gzip stream is damaged or truncated after %d bytes: %s; "
+                                "matches before that point are counted" % (scan.bytes, exc))
+            except GzipCapError as exc:
+                warnings.append("gzip: decompressed data passed the cap of %d bytes (%dx the compressed size, at "
+                                "least 64 MiB; a gzip bomb?): [truncated] only the first %d bytes were scanned"
+                                % (exc.cap, GZIP_MAX_RATIO, exc.cap))
+        else:
+            start = 0
+            if since is not None and st.st_size > _SEEK_MIN:
+                with open_regular(real, buffering=-1) as f:
+                    start = seek_since(f, st.st_size, since)
+                if start:
+                    scan.lines_known = False
+            workers = min(self.p["workers"] or usable_cpus(), MAX_WORKERS)
+            if workers > 1 and start == 0 and since is None and scan.until is None \
+                    and st.st_size >= PARALLEL_MIN:
+                read_plain_parallel(real, scan, st.st_size, workers)
+                scan.workers = workers
+            else:
+                read_plain(real, scan, start)
+        return warnings
+
+    def scan_file(self, path, root):
         p = self.p
         entry = {"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0, "compressed": False,
-                 "timestamp_format": None, "skipped": None, "warnings": [], "workers": 1}
+                 "timestamp_format": None, "skipped": None, "warnings": [], "workers": 1,
+                 "unparsed_timestamps": 0, "outside_root": False}
+        real, outside = resolve_inside(path, root)
+        if outside:
+            entry["skipped"] = outside
+            entry["outside_root"] = True
+            return entry, None
         try:
-            st = os.stat(path)
-            if not os.path.isfile(path):
-                entry["skipped"] = "not a regular file"
-                return entry, None
-            with open(path, "rb") as f:
+            with open_regular(real) as f:
+                st = os.fstat(f.fileno())
                 head = f.read(8192)
         except OSError as exc:
-            entry["skipped"] = "unreadable: %s" % (exc.strerror or exc)
+            if exc.errno == errno.EINVAL and "regular file" in str(exc.strerror):
+                entry["skipped"] = exc.strerror
+            else:
+                entry["skipped"] = "unreadable: %s" % (exc.strerror or exc)
             return entry, None
         gz = head[:2] == b"\x1f\x8b"
         entry["compressed"] = gz
@@ -105,30 +154,22 @@ class LogGrep(object):
             entry["skipped"] = "binary file (NUL bytes)"
             return entry, None
         scan = FileScan(self.patterns, p["tail"], p["max_line_length"], self.since, self.until)
+        scan.workers = 1
         try:
-            if gz:
-                try:
-                    read_gzip(path, scan)
-                except GzipTruncatedError as exc:
-                    entry["warnings"].append("gzip stream is damaged or truncated after %d bytes: %s; "
-                                             "matches before that point are counted" % (scan.bytes, exc))
-            else:
-                start = 0
-                if self.since is not None and st.st_size > _SEEK_MIN:
-                    with open(path, "rb") as f:
-                        start = seek_since(f, st.st_size, self.since)
-                    if start:
-                        scan.lines_known = False
-                workers = min(self.p["workers"] or usable_cpus(), MAX_WORKERS)
-                if workers > 1 and start == 0 and self.since is None and self.until is None \
-                        and st.st_size >= PARALLEL_MIN:
-                    read_plain_parallel(path, scan, st.st_size, workers)
-                    entry["workers"] = workers
-                else:
-                    read_plain(path, scan, start)
+            entry["warnings"].extend(self._read(real, st, gz, scan, self.since))
+            if (self.since is not None or self.until is not None) and not scan.ts_seen \
+                    and (scan.lines or scan.skipped_lines):
+                # Not one line could be placed in time: never report such a file as quiet. Scan it whole.
+                if self.since is not None:
+                    scan = FileScan(self.patterns, p["tail"], p["max_line_length"], None, None)
+                    scan.workers = 1
+                    entry["warnings"] = self._read(real, st, gz, scan, None)
+                entry["unparsed_timestamps"] = scan.lines
+                entry["warnings"].append(UNPARSED_WARNING % scan.lines)
         except OSError as exc:
             entry["skipped"] = "read error: %s" % (exc.strerror or exc)
             return entry, None
+        entry["workers"] = scan.workers
         first_line = head.split(b"\n", 1)[0] if not gz else b""
         entry["timestamp_format"] = timestamp_format(first_line) if first_line else None
         if gz and scan.tail:
@@ -151,8 +192,8 @@ class LogGrep(object):
         tail = []
         sigs = None
         entries = []
-        for path in files:
-            entry, scan = self.scan_file(path)
+        for path, root in files:
+            entry, scan = self.scan_file(path, root)
             entries.append(entry)
             if scan is None:
                 continue
@@ -175,6 +216,8 @@ class LogGrep(object):
         for item in signatures:
             item["signature"] = redact(item["signature"])[0]
         read = [e for e in entries if e["skipped"] is None]
+        outside = [e for e in entries if e["outside_root"]]
+        unparsed = [e for e in entries if e["unparsed_timestamps"]]
         if not files:
             status, reason = "degraded", "no file matches %s" % ", ".join(p["paths"])
         elif not read and any(not e["skipped"].startswith("last written") for e in entries):
@@ -187,7 +230,18 @@ class LogGrep(object):
             reason = "%d matching line(s) in %d file(s)" % (total, len([e for e in read if e["matches"]]))
             if signatures:
                 reason += "; top: %s (%d)" % (signatures[0]["signature"][:120], signatures[0]["count"])
-        return dict(
+        warnings = []
+        if unparsed:
+            note = ("%d file(s) have no timestamp log_grep recognises (%s): scanned without the since/until window"
+                    % (len(unparsed), ", ".join(e["path"] for e in unparsed[:5])))
+            reason += "; " + note
+            warnings.append(note)
+        if outside:
+            note = ("%d file(s) resolve outside the directory their path or glob names and were not read: %s"
+                    % (len(outside), ", ".join(e["path"] for e in outside[:5])))
+            reason += "; " + note
+            warnings.append(note)
+        result = dict(
             changed=False, status=status, reason=reason, total_matches=total,
             counts=dict((pat.name, n) for pat, n in zip(self.patterns, counts)),
             matches=tail, signatures=signatures,
@@ -195,7 +249,12 @@ class LogGrep(object):
             bytes_scanned=sum(e["bytes_scanned"] for e in entries),
             lines_scanned=sum(e["lines_scanned"] for e in entries),
             window={"since": iso(self.since), "until": iso(self.until)},
+            unparsed_timestamps=sum(e["unparsed_timestamps"] for e in entries),
+            outside_root=[e["path"] for e in outside],
         )
+        if warnings:
+            result["warnings"] = warnings
+        return result
 
 
 def validate(module):
@@ -229,7 +288,7 @@ def validate(module):
             continue
         try:
             window[name] = parse_time_spec(p[name], now)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             module.fail_json(msg="%s: %s" % (name, exc))
     if window["since"] is not None and window["until"] is not None and window["since"] > window["until"]:
         module.fail_json(msg="since (%s) is after until (%s)" % (iso(window["since"]), iso(window["until"])))

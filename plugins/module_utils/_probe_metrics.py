@@ -28,6 +28,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     fan_out,
     worst_status,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 try:
     from urllib.parse import urlencode
@@ -175,6 +176,7 @@ class MetricsProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     if bool(p["prometheus_url"]) != bool(p["query"]):
         module.fail_json(msg="prometheus_url and query: give both to run a PromQL query, or neither to scrape urls")
     if not p["query"] and not p["urls"]:

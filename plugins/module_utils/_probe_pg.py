@@ -22,6 +22,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._postgres impor
     validate_connection_params,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 SETTINGS_SQL = ("SELECT current_setting('server_version'), current_setting('server_version_num')::int, "
                 "current_setting('max_connections')::int, pg_backend_pid()")
@@ -134,6 +135,7 @@ class PgActivityProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     msg = validate_connection_params(p)
     if msg:
         module.fail_json(msg=msg)

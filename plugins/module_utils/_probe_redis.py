@@ -24,6 +24,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._redis import (
     redis,
     validate_connection_params,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 
 class RedisProbe(object):
@@ -65,6 +66,7 @@ class RedisProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     msg = validate_connection_params(p)
     if msg:
         module.fail_json(msg=msg)

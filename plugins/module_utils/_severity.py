@@ -39,6 +39,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+from collections.abc import Mapping
+
 SEVERITIES = ("P0", "P1", "P2", "P3")
 
 RESPONSE_TIME = {
@@ -84,7 +87,45 @@ FAILING_LLM = ("auth_failed", "rate_limited", "server_error", "timeout", "unreac
 
 
 class ThresholdError(ValueError):
-    """A threshold key is unknown or its value is not a non-negative number."""
+    """A threshold key is unknown or its value is not a finite, non-negative number."""
+
+
+class ProbeResultError(ValueError):
+    """A probe result has the wrong shape where classify reads it (a list where a dict or a number belongs...).
+
+    The message names the option and the key, for example ``health.components: must be a dict, got a list``."""
+
+
+def _kind(value):
+    if isinstance(value, Mapping):
+        return "a dict"
+    if isinstance(value, (list, tuple, set)):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a %s" % type(value).__name__
+
+
+def _dict(value, where):
+    """``value`` when it is a dict, {} when it is missing; ProbeResultError otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProbeResultError("%s: must be a dict, got %s" % (where, _kind(value)))
+    return value
+
+
+def _list(value, where):
+    """``value`` as a list when it is one, [] when it is missing; ProbeResultError otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ProbeResultError("%s: must be a list, got %s" % (where, _kind(value)))
+    return list(value)
 
 
 def merge_thresholds(overrides):
@@ -93,10 +134,16 @@ def merge_thresholds(overrides):
     for key, value in (overrides or {}).items():
         if key not in DEFAULT_THRESHOLDS:
             raise ThresholdError("thresholds: unknown key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_THRESHOLDS))))
+        if isinstance(value, bool) or isinstance(value, (Mapping, list, tuple, set)):
+            raise ThresholdError("thresholds: %s must be a number, got %r" % (key, value))
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise ThresholdError("thresholds: %s must be a number, got %r" % (key, value)) from None
+        # float() takes "nan" and "inf"; a NaN threshold compares false with everything and silently
+        # switches its row off (90% errors came out P3), an infinite one does the same
+        if not math.isfinite(number):
+            raise ThresholdError("thresholds: %s must be a finite number, got %r" % (key, value))
         if number < 0:
             raise ThresholdError("thresholds: %s must be >= 0, got %r" % (key, value))
         merged[key] = number
@@ -112,20 +159,27 @@ def merge_thresholds(overrides):
     return merged
 
 
-def _num(value):
+def _num(value, where):
+    """A probe's number; None when missing, not a number or NaN (no evidence). A list or a dict where a
+    number belongs is a wrong shape: ProbeResultError naming ``where``."""
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, (Mapping, list, tuple, set)):
+        raise ProbeResultError("%s: must be a number, got %s" % (where, _kind(value)))
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return None if math.isnan(number) else number
 
 
-def _get(d, *path):
+def _get(d, where, *path):
+    """d[path[0]][path[1]]...; None when a key is missing, ProbeResultError when a step is not a dict."""
     for key in path:
-        if not isinstance(d, dict):
+        if d is None:
             return None
-        d = d.get(key)
+        d = _dict(d, where).get(key)
+        where = "%s.%s" % (where, key)
     return d
 
 
@@ -136,7 +190,7 @@ def _present(result):
 
 def _health(h, add):
     status = h.get("status")
-    targets = h.get("targets") or []
+    targets = _list(h.get("targets"), "health.targets")
     if status == "down":
         all_down = not targets or all(t.get("status") == "down" for t in targets if isinstance(t, dict))
         no_answer = h.get("status_code") is None
@@ -148,7 +202,7 @@ def _health(h, add):
             add("P1", "health", "some replicas down: %s" % h.get("reason", "unhealthy"))
     elif status == "degraded":
         add("P2", "health", "health check degraded: %s" % h.get("reason", "degraded"))
-    for name, comp in sorted((h.get("components") or {}).items()):
+    for name, comp in sorted(_dict(h.get("components"), "health.components").items(), key=lambda kv: str(kv[0])):
         cstatus = comp.get("status") if isinstance(comp, dict) else comp
         if cstatus in ("down", "unhealthy"):
             add("P1", "health", "major feature unavailable: component %s is %s" % (name, cstatus))
@@ -157,7 +211,7 @@ def _health(h, add):
 
 
 def _metrics(m, t, add):
-    ratio = _num(_get(m, "rates", "error_ratio"))
+    ratio = _num(_get(m, "metrics", "rates", "error_ratio"), "metrics.rates.error_ratio")
     if ratio is not None:
         if ratio >= t["p0_error_ratio"]:
             add(
@@ -177,7 +231,7 @@ def _metrics(m, t, add):
                 "metrics",
                 "non-critical API errors: error ratio %.1f%% >= %.1f%%" % (ratio * 100, t["p2_error_ratio"] * 100),
             )
-    p95 = _num(_get(m, "rates", "p95_latency_s"))
+    p95 = _num(_get(m, "metrics", "rates", "p95_latency_s"), "metrics.rates.p95_latency_s")
     if p95 is not None:
         if p95 >= t["p1_p95_latency_s"]:
             add("P1", "metrics", "significant performance degradation: p95 latency %.2fs >= %.2fs" % (p95, t["p1_p95_latency_s"]))
@@ -199,7 +253,7 @@ def _pg(p, t, add):
             "complete service outage: database unreachable (%s)" % (p.get("error") or p.get("reason") or "connection failed"),
         )
         return
-    util = _num(p.get("utilization_pct"))
+    util = _num(p.get("utilization_pct"), "pg.utilization_pct")
     if util is not None:
         if util >= t["p1_db_utilization_pct"]:
             add(
@@ -214,7 +268,7 @@ def _pg(p, t, add):
         ("long_running", "long-running queries"),
         ("idle_in_transaction", "sessions idle in transaction"),
     ):
-        items = p.get(key) or []
+        items = _list(p.get(key), "pg." + key)
         if items:
             add("P2", "database", "%d %s" % (len(items), label))
 
@@ -231,27 +285,27 @@ def _redis(r, add):
 
 
 def _memory(mem, t, add):
-    used = _num(_get(mem, "host", "used_pct"))
+    used = _num(_get(mem, "memory", "host", "used_pct"), "memory.host.used_pct")
     if used is not None:
         if used >= t["p1_memory_used_pct"]:
             add("P1", "memory", "significant degradation: host memory %.0f%% used >= %.0f%%" % (used, t["p1_memory_used_pct"]))
         elif used >= t["p2_memory_used_pct"]:
             add("P2", "memory", "host memory %.0f%% used >= %.0f%%" % (used, t["p2_memory_used_pct"]))
-    ooms = list(mem.get("oom_kills") or []) + [
-        c for c in (mem.get("containers") or []) if isinstance(c, dict) and c.get("oom_killed")
+    ooms = _list(mem.get("oom_kills"), "memory.oom_kills") + [
+        c for c in _list(mem.get("containers"), "memory.containers") if isinstance(c, dict) and c.get("oom_killed")
     ]
     if ooms:
         add("P1", "memory", "significant degradation: %d OOM kill(s)" % len(ooms))
-    leaks = mem.get("leak_suspects") or []
+    leaks = _list(mem.get("leak_suspects"), "memory.leak_suspects")
     if leaks:
         add("P2", "memory", "%d memory leak suspect(s)" % len(leaks))
 
 
 def _llm(llm, add):
-    providers = llm.get("providers") or {}
+    providers = _dict(llm.get("providers"), "llm.providers")
     if not providers:
         return
-    failing = sorted(n for n, p in providers.items() if isinstance(p, dict) and p.get("outcome") in FAILING_LLM)
+    failing = sorted((n for n, p in providers.items() if isinstance(p, dict) and p.get("outcome") in FAILING_LLM), key=str)
     if not failing:
         return
     detail = ", ".join("%s %s" % (n, providers[n].get("outcome")) for n in failing)
@@ -262,7 +316,7 @@ def _llm(llm, add):
 
 
 def _logs(lg, t, add):
-    total = _num(lg.get("total_matches"))
+    total = _num(lg.get("total_matches"), "logs.total_matches")
     if total is not None and total >= t["p2_log_errors"]:
         add("P2", "logs", "%d error line(s) in the logs >= %d" % (total, t["p2_log_errors"]))
 
@@ -274,8 +328,8 @@ def classify(probes=None, facts=None, thresholds=None, minimum=None):
     ``facts``: dict of booleans named in FACTS (things no probe can observe).
     ``minimum``: a severity floor chosen by a human (e.g. "P1"), or None.
     """
-    probes = probes or {}
-    facts = facts or {}
+    probes = _dict(probes, "probes")
+    facts = _dict(facts, "facts")
     t = merge_thresholds(thresholds)
     evidence = []
 
@@ -296,7 +350,14 @@ def classify(probes=None, facts=None, thresholds=None, minimum=None):
         result = probes.get(name)
         if _present(result):
             used.append(name)
-            handler(result)
+            try:
+                handler(result)
+            except ProbeResultError:
+                raise
+            except (TypeError, AttributeError, KeyError, ValueError) as exc:
+                # any other shape nobody foresaw: still a clear failure that names the option
+                raise ProbeResultError("%s: unexpected shape of the probe result (%s: %s)"
+                                       % (name, type(exc).__name__, exc)) from None
         else:
             missing.append(name)
     for fact, (severity, reason) in FACTS.items():

@@ -29,11 +29,15 @@ author:
   - Reflexion SRE team (@reflexion)
 options:
   incident_id:
-    description: The incident id; names the bundle.
+    description: The incident id; names the bundle. Letters, digits and C(._-), starting with a letter or digit.
     type: str
     required: true
   dest_dir:
-    description: Directory on the host for the bundle; created 0700.
+    description:
+      - Directory on the host for the bundle; created 0700.
+      - It must be a real directory (not a symlink) owned by the user the module runs as and writable by no one
+        else, or the task fails naming O(dest_dir) (another user could have created V(/tmp/reflexion-debug) first).
+        The bundle is built in a private staging directory (C(mkdtemp), 0700) inside it, then renamed into place.
     type: path
     default: /tmp/reflexion-debug
   items:
@@ -43,7 +47,8 @@ options:
     required: true
     suboptions:
       name:
-        description: The item's name (its file in the bundle is C(<name>.txt)); letters, digits, C(._-).
+        description: The item's name (its file in the bundle is C(<name>.txt));
+          letters, digits, C(._-), starting with a letter or digit.
         type: str
         required: true
       command:
@@ -51,10 +56,18 @@ options:
         type: list
         elements: str
       url:
-        description: An HTTP(S) URL to GET (health, /metrics).
+        description:
+          - An HTTP(S) URL to GET (health, /metrics). O(items[].timeout) is one total deadline for the request,
+            DNS and a slowly dripped body included; at most O(max_item_bytes) bytes of the body are read.
+          - Redirects are not followed and no proxy is used; an HTTP status of 400 or more records the item as failed.
         type: str
       files:
-        description: Glob patterns of log files; the last O(items[].lines) lines of each (C(.gz) files are skipped).
+        description:
+          - Glob patterns of log files; the last O(items[].lines) lines of each (C(.gz) files are skipped), read from
+            at most the last O(max_item_bytes) bytes of the file.
+          - Only regular files are read (a FIFO or a device such as C(/dev/zero) is listed in RV(manifest.refused)).
+            A file that resolves, through a symlink, outside the directory its pattern names (the part of the
+            pattern before any glob character) is not read and is listed in RV(manifest.refused).
         type: list
         elements: str
       lines:
@@ -151,6 +164,12 @@ manifest:
       description: Items the size cap left out, each with name and reason.
       type: list
       elements: dict
+    refused:
+      description:
+        - Files of O(items[].files) that were not read, each with name (the item), path and reason; a symlink
+          whose target leaves the pattern's directory, or a file that is not a regular file.
+      type: list
+      elements: dict
     redactions:
       description: Total values redacted.
       type: int
@@ -175,25 +194,42 @@ import io
 import json
 import os
 import re
+import shutil
+import stat
 import tarfile
 import tempfile
-from collections import deque
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
+from ansible_collections.reflexion.incident.plugins.module_utils._http import HttpProbeError, timed_request
+from ansible_collections.reflexion.incident.plugins.module_utils._logs import glob_root, open_regular, resolve_inside
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import KINDS, redact_detail
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+# \Z, not $ ("$" also matches before a trailing newline); a name is never "." or ".."
+NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
 class DiskFullError(Exception):
     pass
 
 
-def tail_file(path, lines):
-    with open(path, "rb") as fh:
-        return b"".join(deque(fh, maxlen=lines)).decode("utf-8", "replace")
+def tail_file(path, lines, max_bytes):
+    """The last ``lines`` lines of a regular file, reading at most its last ``max_bytes`` bytes (a FIFO,
+    a device such as /dev/zero or a socket raises OSError without being read)."""
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        start = max(0, size - max_bytes)
+        fh.seek(start)
+        data = b""
+        while len(data) < size - start:
+            chunk = fh.read(min(1 << 20, size - start - len(data)))
+            if not chunk:
+                break
+            data += chunk
+    rows = data.splitlines(True)
+    if start and rows:
+        rows = rows[1:]  # the first one is cut
+    return b"".join(rows[-lines:]).decode("utf-8", "replace")
 
 
 def keep_matching(text, pattern):
@@ -209,6 +245,7 @@ class Collector(object):
         self.module = module
         self.p = module.params
         self.timeout_bin = module.get_bin_path("timeout")
+        self.refused = []
 
     def run_item(self, item):
         """Return the raw text of one item; raise RuntimeError with a short reason on failure."""
@@ -226,21 +263,35 @@ class Collector(object):
                 raise RuntimeError("%s: %s" % (reason, " ".join((err or out or "").split())[:300]))
             return out if not err else out + "\n--- stderr ---\n" + err
         if item.get("url"):
+            # one total deadline (DNS and a dripping body included) and a body cap
             try:
-                resp = open_url(item["url"], timeout=item["timeout"], validate_certs=True, follow_redirects="safe")
-                return resp.read().decode("utf-8", "replace")
-            except Exception as exc:  # noqa: BLE001 - every failure is recorded, never fatal
-                raise RuntimeError("%s: %s" % (type(exc).__name__, exc)) from None
+                code, _headers, data, _timings = timed_request(item["url"], timeout=item["timeout"],
+                                                               max_body=self.p["max_item_bytes"] + 1)
+            except (HttpProbeError, ValueError) as exc:
+                raise RuntimeError(str(exc)) from None
+            if code >= 400:
+                raise RuntimeError("HTTP Error %d from %s" % (code, item["url"]))
+            return data.decode("utf-8", "replace")
         if item.get("files"):
             parts = []
             for pattern in item["files"]:
+                root = glob_root(pattern)
                 for path in sorted(glob.glob(pattern)):
-                    if fnmatch.fnmatch(path, "*.gz") or not os.path.isfile(path):
+                    if fnmatch.fnmatch(path, "*.gz"):
+                        continue
+                    real, outside = resolve_inside(path, root)
+                    if outside:  # a symlink leaving the directory the pattern names: listed, never read
+                        self.refused.append({"name": item["name"], "path": path, "reason": outside})
+                        continue
+                    if os.path.isdir(real):
                         continue
                     try:
-                        parts.append("==> %s <==\n%s" % (path, tail_file(path, item["lines"])))
+                        parts.append("==> %s <==\n%s" % (path, tail_file(real, item["lines"], self.p["max_item_bytes"])))
                     except OSError as exc:
-                        parts.append("==> %s <==\n(unreadable: %s)\n" % (path, exc.strerror))
+                        reason = exc.strerror or str(exc)
+                        if exc.errno == errno.EINVAL and "regular file" in reason:
+                            self.refused.append({"name": item["name"], "path": path, "reason": reason})
+                        parts.append("==> %s <==\n(unreadable: %s)\n" % (path, reason))
             if not parts:
                 raise RuntimeError("no file matches %s" % ", ".join(item["files"]))
             return "\n".join(parts)
@@ -258,6 +309,7 @@ class Collector(object):
             "redactions_by_kind": dict((k, 0) for k in KINDS),
             "limits": {"max_item_bytes": p["max_item_bytes"], "max_bundle_bytes": p["max_bundle_bytes"]},
         }
+        manifest["refused"] = self.refused
         files, total = [], 0
         for item in p["items"]:
             name = item["name"]
@@ -269,6 +321,11 @@ class Collector(object):
                 reason, _counts = redact_detail(str(exc))
                 manifest["failed"].append({"name": name, "error": reason})
                 continue
+            if len(raw) > p["max_item_bytes"]:
+                # Bounded work: only the tail is kept anyway, so redact only the tail, cut at a line start (a
+                # secret cut in half would no longer match its redaction pattern).
+                raw = raw[-p["max_item_bytes"]:]
+                raw = raw[raw.find("\n") + 1:] if "\n" in raw else ""
             text, counts = redact_detail(raw)
             data = text.encode("utf-8")
             truncated = len(data) > p["max_item_bytes"]
@@ -296,10 +353,40 @@ def free_mb(path):
     return int(st.f_bavail * st.f_frsize // (1024 * 1024))
 
 
+def check_dest_dir(path, create=True):
+    """Create ``path`` 0700 if missing (when ``create``); return why it cannot hold a bundle, or None.
+
+    The default lives in /tmp, where anyone may create it first: it must be a real directory (not a
+    symlink) owned by this user and writable by no one else, or the bundle could be read or swapped.
+    """
+    if not os.path.lexists(path):
+        if not create:
+            return None
+        os.makedirs(path, 0o700)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return "%s is a symlink; give a directory owned by this user" % path
+    if not stat.S_ISDIR(st.st_mode):
+        return "%s is not a directory" % path
+    if st.st_uid != os.geteuid():
+        return "%s is owned by uid %d, not by this user (uid %d); refusing to stage the bundle there" % (
+            path, st.st_uid, os.geteuid())
+    if st.st_mode & 0o022:
+        return "%s is writable by group or others (mode %04o); refusing to stage the bundle there" % (
+            path, stat.S_IMODE(st.st_mode))
+    if create and stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return None
+
+
 def write_bundle(path, manifest, files):
+    """Build the tar.gz in a private staging directory (mkdtemp, 0700) inside the destination, then
+    rename it into place: no partial file, no predictable name another user could prepare."""
     directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".bundle.", suffix=".tmp", dir=directory)
+    stage = tempfile.mkdtemp(prefix=".stage-", dir=directory)
+    tmp = os.path.join(stage, "bundle.tar.gz")
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "wb") as raw:
             with tarfile.open(fileobj=raw, mode="w:gz") as tar:
                 base = manifest["incident_id"]
@@ -311,11 +398,11 @@ def write_bundle(path, manifest, files):
         os.chmod(tmp, 0o600)
         os.rename(tmp, path)
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(str(exc)) from None
         raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def read_manifest(path):
@@ -328,8 +415,9 @@ def read_manifest(path):
 
 def validate(module):
     p = module.params
-    if not re.match(r"^[A-Za-z0-9._-]+$", p["incident_id"]):
-        module.fail_json(msg="incident_id: letters, digits and ._- only, got %r" % p["incident_id"])
+    if not NAME_RE.match(p["incident_id"]):
+        module.fail_json(msg="incident_id: letters, digits and ._- only (not starting with . _ or -), got %r"
+                         % p["incident_id"])
     if not p["items"]:
         module.fail_json(msg="items: give at least one item (command, url or files)")
     seen = set()
@@ -385,6 +473,15 @@ def main():
     p = module.params
     path = os.path.join(p["dest_dir"], p["incident_id"] + ".tar.gz")
     result = dict(changed=False, path=path, size=0, manifest={}, disk_full=False, free_mb=None)
+    try:
+        problem = check_dest_dir(p["dest_dir"], create=False)
+    except OSError as exc:
+        problem = "cannot inspect %s: %s" % (p["dest_dir"], exc.strerror or exc)
+    if problem:
+        module.fail_json(msg="dest_dir: %s" % problem, **result)
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+        module.fail_json(msg="dest_dir: %s exists and is not a regular file; refusing to read or replace it" % path,
+                         **result)
     if os.path.exists(path) and not p["force"]:
         result.update(size=os.path.getsize(path), manifest=read_manifest(path))
         module.exit_json(**result)
@@ -392,8 +489,9 @@ def main():
         result["changed"] = True
         module.exit_json(**result)
     try:
-        if not os.path.isdir(p["dest_dir"]):
-            os.makedirs(p["dest_dir"], 0o700)
+        problem = check_dest_dir(p["dest_dir"])
+        if problem:
+            module.fail_json(msg="dest_dir: %s" % problem, **result)
         free = free_mb(p["dest_dir"])
         result["free_mb"] = free
         if free < p["min_free_mb"]:

@@ -40,6 +40,8 @@ options:
   headers:
     description:
       - Extra request headers. Their values are treated as secrets and never logged.
+      - Surrounding whitespace of a value (a trailing newline from a file or a secret) is stripped; a name or
+        value holding a CR, LF or NUL is refused, with a message that names the header but not the value.
     type: dict
     default: {}
   timeout:
@@ -165,10 +167,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
 from ansible_collections.reflexion.incident.plugins.module_utils._probe_health import HealthProbe, argument_spec, validate
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import register_secrets, url_passwords
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    register_secrets(module, url_passwords(module.params))  # a URL's password never shows, not even in a failure
     validate(module)
     result = HealthProbe(module.params).run()
     finish(module, result)

@@ -20,8 +20,9 @@ description:
   - Classifies each answer as V(ok), V(auth_failed) (401/403), V(rate_limited) (429, with
     C(retry_after) and the provider's rate-limit headers), V(server_error) (5xx, 529),
     V(timeout) or V(unreachable), with the latency.
-  - The API keys never appear in any return value or log; error texts from the providers are
-    redacted.
+  - The API keys, including those read from E(OPENAI_API_KEY) and E(ANTHROPIC_API_KEY), never appear in any
+    return value, failure message or log, in any form (as given, stripped of a trailing newline, or escaped);
+    error texts from the providers are redacted.
 author:
   - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
@@ -50,6 +51,10 @@ options:
         description:
           - The API key. Defaults to E(OPENAI_API_KEY) or E(ANTHROPIC_API_KEY) on the target.
           - Without a key the call is sent unauthenticated and normally ends as V(auth_failed).
+          - Surrounding whitespace (a trailing newline from a file or a Kubernetes secret) is stripped, from
+            this option and from the environment variables. A key with whitespace or a control character
+            inside is refused (the message names the option, never the key); from the environment, that
+            provider is reported V(auth_failed) and nothing is sent.
         type: str
       model:
         description: Model for O(call=completion).
@@ -136,11 +141,22 @@ providers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
-from ansible_collections.reflexion.incident.plugins.module_utils._probe_llm import LlmApiProbe, argument_spec, validate
+from ansible_collections.reflexion.incident.plugins.module_utils._probe_llm import (
+    LlmApiProbe,
+    argument_spec,
+    env_secrets,
+    validate,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import register_secrets, url_passwords
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # the keys read from the environment, and every form of each key (a trailing newline stripped or
+    # escaped), are masked in every output like the api_key option itself
+    providers = module.params["providers"] or []
+    register_secrets(module, env_secrets() | url_passwords(providers)
+                     | set(p["api_key"] for p in providers if p.get("api_key")))
     validate(module)
     result = LlmApiProbe(module.params).run()
     finish(module, result)

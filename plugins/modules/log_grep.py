@@ -27,6 +27,11 @@ description:
     O(include_rotated=true); gzip files are recognised by their content.
   - Unreadable files, binary files and truncated gzip files are reported per file and skipped; the
     task does not fail.
+  - Only regular files are read; a FIFO, a device or a socket is reported per file and skipped. A file
+    that resolves (through a symlink) outside the directory its path or glob names is not read either;
+    it is listed in RV(outside_root), with a warning.
+  - A gzip file is decompressed up to 100 times its compressed size (at least 64 MiB); past that cap the
+    rest is not scanned and the file's warnings say so with C([truncated]) (a gzip bomb).
 author:
   - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
@@ -35,6 +40,9 @@ options:
   paths:
     description:
       - Files or glob patterns, for example V(/var/log/reflexion/*.log).
+      - Each names a root directory, its part before any glob character (for a plain path, its directory);
+        a match whose real path, symlinks resolved, is outside that root is skipped and listed in
+        RV(outside_root). A root that is itself a symlink is followed.
     type: list
     elements: path
     required: true
@@ -63,6 +71,10 @@ options:
       - Only lines at or after this time, V(1h), V(30m), V(2d), V(90s) ago, or an ISO 8601 time.
       - Lines without a timestamp belong to the entry above them (stack traces).
       - Times without a zone, in the option and in the logs, are the target host's local time.
+      - A duration longer than 100 years, or a time before 1970 or after 9999, fails naming the option.
+      - A file in which not one line has a timestamp log_grep recognises cannot be placed in time, so it is
+        scanned whole (without the window), counted in RV(unparsed_timestamps) and named in a warning
+        and in RV(reason), never reported as quiet.
     type: str
   until:
     description:
@@ -201,8 +213,17 @@ files:
     workers:
       description: How many processes scanned the file (more than 1 only for a large plain file scanned whole).
       type: int
+    unparsed_timestamps:
+      description:
+        - Lines of this file scanned without the O(since)/O(until) window because not one of its lines has a
+          timestamp log_grep recognises; 0 when the window applied (or none was given).
+      type: int
+    outside_root:
+      description: True when the file resolves outside the directory its path or glob names (then not read).
+      type: bool
     warnings:
-      description: Problems met while reading (truncated gzip, invalid UTF-8, long lines).
+      description: Problems met while reading (truncated or capped gzip, timestamps not recognised, invalid UTF-8,
+        long lines).
       type: list
       elements: str
 bytes_scanned:
@@ -213,6 +234,19 @@ lines_scanned:
   description: Total lines searched.
   returned: always
   type: int
+unparsed_timestamps:
+  description:
+    - Lines scanned without the time window, over all files, because their file has no timestamp log_grep
+      recognises (see O(since)). Above 0, RV(reason) and a warning name the files.
+  returned: always
+  type: int
+  sample: 0
+outside_root:
+  description: Files that resolve outside the directory their path or glob names; skipped, never read.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/var/log/reflexion/evil.log"]
 window:
   description: The time window applied, ISO 8601 UTC (null ends when not given).
   returned: always

@@ -181,10 +181,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
 from ansible_collections.reflexion.incident.plugins.module_utils._probe_metrics import MetricsProbe, argument_spec, validate
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import register_secrets, url_passwords
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    register_secrets(module, url_passwords(module.params))  # a URL's password never shows, not even in a failure
     validate(module)
     result = MetricsProbe(module.params).run()
     finish(module, result)

@@ -112,6 +112,8 @@ notes:
   - The login role needs C(pg_signal_backend) (or membership in the target's role) to signal other roles' sessions,
     and C(pg_monitor) (or C(pg_read_all_stats)) to see their state and query text.
   - At least one filter is required; there is no "everything" switch.
+  - Every signal names the selected session by pid, start time and role in the same statement, so a pid that
+    was reused by a new session between selection (or the cancel of O(cancel_first)) and the signal is left alone.
 seealso:
   - module: reflexion.incident.pg_activity_probe
 """
@@ -177,7 +179,9 @@ targets:
       description: >-
         V(cancelled) (query cancelled; with O(cancel_first) the session went quiet), V(terminated) (gone from
         pg_stat_activity), V(signalled) (signal sent, the session was still listed after O(wait_timeout)),
-        V(already_gone), V(failed) (see C(error)), V(would_cancel)/V(would_terminate) in check mode, or
+        V(already_gone) (the session ended before the signal; a pid now used by another session, with another
+        start time, counts as gone and is never signalled), V(failed) (see C(error)),
+        V(would_cancel)/V(would_terminate) in check mode, or
         V(not_touched) when O(max_targets) was exceeded.
       type: str
     error:
@@ -216,14 +220,21 @@ from ansible_collections.reflexion.incident.plugins.module_utils._postgres impor
     shorten_query,
     validate_connection_params,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 SESSIONS_SQL = """SELECT a.pid, a.datname, a.usename, a.application_name, host(a.client_addr), a.backend_type, a.state,
  EXTRACT(EPOCH FROM (clock_timestamp() - CASE WHEN a.state = 'active' THEN a.query_start
    WHEN a.state LIKE 'idle in transaction%%' THEN a.xact_start ELSE a.state_change END))::float8,
- COALESCE(r.rolsuper, false), a.pid IN (SELECT pid FROM pg_stat_replication), a.query, a.query_start
+ COALESCE(r.rolsuper, false), a.pid IN (SELECT pid FROM pg_stat_replication), a.query, a.query_start,
+ a.backend_start
 FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"""
 COLUMNS = ("pid", "database", "user", "application_name", "client_addr", "backend_type", "state", "duration",
-           "superuser", "replication", "query", "query_start")
+           "superuser", "replication", "query", "query_start", "backend_start")
+# A signal goes only to the session that was selected: the pid AND its start time AND its role must still
+# match in the statement that sends it. Between selecting (or cancelling) and terminating, the session may
+# end and its pid be reused by a new, unrelated session; that one must never be signalled.
+SIGNAL_SQL = ("SELECT pg_catalog.%s(a.pid) FROM pg_catalog.pg_stat_activity a"
+              " WHERE a.pid = %%s AND a.backend_start = %%s AND a.usename IS NOT DISTINCT FROM %%s")
 FILTERS = ("pids", "min_duration", "states", "databases", "users", "application_names", "query_pattern")
 
 
@@ -250,19 +261,36 @@ class BackendSignaller(object):
                     application_name=row["application_name"], client_addr=row["client_addr"], state=row["state"],
                     duration=round(row["duration"] or 0.0, 3), query=shorten_query(row["query"], 200, True))
 
-    def signal(self, func, entry):
+    def signal(self, func, entry, original):
+        """Send ``func`` to the session ``original`` (a row of sessions()) only if it is still that session.
+
+        Sets the entry's outcome to V(already_gone) when no backend has that pid, start time and role any more."""
         try:
-            self.execute("SELECT %s(%%s)" % func, (entry["pid"],))
-            return bool(self.cur.fetchone()[0])
+            self.execute(SIGNAL_SQL % func, (original["pid"], original["backend_start"], original["user"]))
+            row = self.cur.fetchone()
         except psycopg2.Error as exc:
             entry["outcome"], entry["error"] = "failed", describe_error(exc)
             return False
+        if row is None:
+            entry["outcome"] = "already_gone"
+            return False
+        return bool(row[0])
 
-    def wait(self, pids, done, timeout):
-        """Poll until done(row_or_None, pid) holds for every pid or timeout; returns the last rows."""
+    @staticmethod
+    def same_session(row, original):
+        """``row`` (or None) is still the session ``original``, not a new session that reuses its pid."""
+        return row is not None and row["backend_start"] == original["backend_start"]
+
+    def identified(self, rows, originals):
+        """``rows`` by pid, without the rows of new sessions that reuse a selected pid."""
+        return dict((pid, row) for pid, row in rows.items() if self.same_session(row, originals[pid]))
+
+    def wait(self, pids, done, timeout, originals):
+        """Poll until done(row_or_None, pid) holds for every pid or timeout; returns the last rows (a pid now
+        used by another session counts as gone)."""
         deadline = time.monotonic() + timeout
         while True:
-            rows = self.sessions(pids)
+            rows = self.identified(self.sessions(pids), originals)
             if all(done(rows.get(pid), pid) for pid in pids) or time.monotonic() >= deadline:
                 return rows
             time.sleep(0.1)
@@ -272,7 +300,7 @@ class BackendSignaller(object):
         live = [t for t in targets if "outcome" not in t]
         if p["action"] == "cancel" or p["cancel_first"]:
             for t in live:
-                self.signal("pg_cancel_backend", t)
+                self.signal("pg_cancel_backend", t, originals[t["pid"]])
             live = [t for t in live if "outcome" not in t]
             if p["action"] == "cancel":
                 for t in live:
@@ -283,17 +311,17 @@ class BackendSignaller(object):
                 before = originals[pid]
                 return row is None or row["state"] != "active" or row["query_start"] != before["query_start"]
 
-            rows = self.wait([t["pid"] for t in live], quiet, p["cancel_wait"])
+            rows = self.wait([t["pid"] for t in live], quiet, p["cancel_wait"], originals)
             for t in live:
                 row = rows.get(t["pid"])
                 if row is None or (row["state"] != "active" and not (row["state"] or "").startswith("idle in transaction")):
                     t["outcome"] = "cancelled"
             live = [t for t in live if "outcome" not in t]
         for t in live:
-            self.signal("pg_terminate_backend", t)
+            self.signal("pg_terminate_backend", t, originals[t["pid"]])
         live = [t for t in live if "outcome" not in t]
         if live:
-            rows = self.wait([t["pid"] for t in live], lambda row, pid: row is None, p["wait_timeout"])
+            rows = self.wait([t["pid"] for t in live], lambda row, pid: row is None, p["wait_timeout"], originals)
             for t in live:
                 t["outcome"] = "terminated" if t["pid"] not in rows else "signalled"
 
@@ -326,10 +354,11 @@ class BackendSignaller(object):
             result["changed"] = bool(targets)
             result["diff"]["after"]["pids"] = [] if p["action"] == "terminate" else result["diff"]["after"]["pids"]
             return result
-        self.act(targets, dict((r["pid"], r) for r in chosen))
+        originals = dict((r["pid"], r) for r in chosen)
+        self.act(targets, originals)
         result["changed"] = any(t["outcome"] in ("cancelled", "terminated", "signalled") for t in targets)
         if p["action"] == "terminate":
-            still = self.sessions([t["pid"] for t in targets]) if targets else {}
+            still = self.identified(self.sessions([t["pid"] for t in targets]), originals) if targets else {}
             result["diff"]["after"]["pids"] = sorted(still)
         failed = [t for t in targets if t["outcome"] == "failed"]
         if failed:
@@ -345,6 +374,7 @@ class BackendSignaller(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, module.argument_spec)
     msg = validate_connection_params(p)
     if msg:
         module.fail_json(msg=msg)

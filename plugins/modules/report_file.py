@@ -23,7 +23,12 @@ author:
   - Reflexion SRE team (@reflexion)
 options:
   path:
-    description: Absolute path of the file on the controller.
+    description:
+      - Absolute path of the file on the controller.
+      - When something exists there it must be a regular file; a FIFO, a device such as C(/dev/zero), a socket or
+        a directory is neither read nor replaced, and the task fails naming O(path).
+      - Of an existing file at most the size of O(content) plus one byte is read to compare it (plus 1 MiB for
+        the diff, which then ends with a C([truncated ...]) line when the file is larger).
     type: path
     required: true
   content:

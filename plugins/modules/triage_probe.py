@@ -64,8 +64,10 @@ attributes:
     support: full
     description: A probe never changes anything.
 notes:
-  - Secrets inside the dictionaries (C(login_password), C(api_key), C(headers) values) are masked in every
-    output, as in the probe modules.
+  - Secrets inside the dictionaries (C(login_password), C(dsn), C(api_key), C(headers) values, URL passwords,
+    and the C(OPENAI_API_KEY)/C(ANTHROPIC_API_KEY) the llm probe reads from the environment) are masked in every
+    output, including the failure message when an option of any probe is invalid, and in every form
+    (also stripped of surrounding whitespace and escaped, as an error message may quote them).
   - Bad options of any probe fail the task before any probe runs, with a message naming the probe and the option.
   - A probe whose Python library is missing on the host (psycopg2, redis, prometheus_client) is skipped with a
     warning and listed in RV(unavailable); the others run.
@@ -143,11 +145,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reflexion.incident.plugins.module_utils._batch import (
     PROBE_NAMES,
     BadProbeInputError,
+    batch_secrets,
     overall,
     prepare,
     run_all,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
+from ansible_collections.reflexion.incident.plugins.module_utils._redact import register_secrets
 
 
 class TriageProbe(object):
@@ -156,12 +160,15 @@ class TriageProbe(object):
 
     def run(self):
         module = self.module
+        # Mask the probes' secrets everywhere (invocation, failure message, results), as each probe module
+        # does - registered before any probe's options are validated, so that a bad option of one probe
+        # cannot show another probe's password, and in every form (stripped of a trailing newline, escaped).
+        register_secrets(module, batch_secrets(module.params))
         try:
             runs, secrets, unavailable = prepare(module.params)
         except BadProbeInputError as exc:
             module.fail_json(msg=str(exc))
-        # mask the probes' secrets everywhere (invocation and results), as each probe module does
-        module.no_log_values.update(secrets)
+        register_secrets(module, secrets)
         if not runs and not unavailable:
             module.fail_json(msg="give at least one probe: %s" % ", ".join(PROBE_NAMES))
         results, timings = run_all(runs)

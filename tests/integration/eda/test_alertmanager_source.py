@@ -2,6 +2,7 @@
 HTTP over loopback, and a real prometheus-alertmanager sending its own webhook to it."""
 
 import base64
+import json
 import time
 
 import pytest
@@ -97,7 +98,10 @@ def test_skip_original_data_false_puts_payload_first(source):
     status, _resp = post(src.base + "/alerts", body)
     assert status == 202
     whole, one = src.get(), src.get()
-    assert whole["payload"] == body
+    # the envelope, reduced, with the validated alerts only (never the raw payload: issue 15)
+    assert whole["payload"]["receiver"] == "eda" and whole["payload"]["status"] == "firing"
+    assert whole["payload"]["alerts"] == [one["alert"]]
+    assert whole["payload"]["groupKey"] == "__:_alertname=_LLMAPIFailures__"
     assert one["alert"]["labels"]["alertname"] == "LLMAPIFailures"
 
 
@@ -176,5 +180,67 @@ def test_host_label_empty_means_no_limit_and_other_label_is_used(source):
     post(src.base + "/alerts", payload(alert("ServiceDown", "app-1:8000")))
     assert src.get()["meta"]["hosts"] == []
     src2 = source({"host_label": "node"})
-    post(src2.base + "/alerts", payload(alert("ServiceDown", "app-1:8000", node="[::1]:9100")))
-    assert src2.get()["meta"]["hosts"] == ["::1"]
+    post(src2.base + "/alerts", payload(alert("ServiceDown", "app-1:8000", node="db-1.lan:9100")))
+    assert src2.get()["meta"]["hosts"] == ["db-1.lan"]
+
+
+@pytest.mark.parametrize("node", ["app-1,app-2", "all:!app-2", "app-*", "[::1]:9100", "app-1&app-2", "{{ x }}"])
+def test_host_label_that_is_a_host_pattern_is_refused_not_a_limit(source, node):
+    """Issue 15: the host_label value became ansible-rulebook's --limit; a pattern there widened the run."""
+    src = source({"host_label": "node"})
+    status, resp = post(src.base + "/alerts", payload(alert("ServiceDown", "app-1:8000", node=node)))
+    assert status == 202, resp
+    assert resp["received"] == 0
+    assert resp["refused"][0]["reason"].startswith("labels.node (host_label): "), resp
+    assert src.pending() == 0
+
+
+def test_jinja_and_shell_payloads_refused_or_reduced_over_http(source):
+    """Issue 15: alert text never reaches the rulebook as-is. Key fields with a payload refuse the alert;
+    free text (annotations, other labels, meta) arrives without braces or shell metacharacters."""
+    src = source({"token": TOKEN})
+    jinja = "{{ lookup('ansible.builtin.pipe', 'id > /tmp/eda-http-marker') }}"
+    shell = "$(id > /tmp/m) `id` ; touch /tmp/m"
+    bad = [alert(jinja), alert("HighErrorRate", jinja), alert("HighErrorRate", severity=shell),
+           alert("HighErrorRate", status="{% raw %}"), dict(alert("HighErrorRate"), fingerprint=shell),
+           dict(alert("HighErrorRate"), startsAt=jinja)]
+    ok = alert("HighErrorRate", "app-1:8000", job=jinja, team=shell)
+    ok["annotations"] = {"summary": jinja, "description": shell}
+    body = payload(*(bad + [ok]))
+    body["receiver"], body["groupKey"], body["externalURL"] = jinja, jinja, "http://x/{{ 1 }}"
+    status, resp = post(src.base + "/alerts/{{x}}", body,
+                        {"Authorization": "Bearer " + TOKEN, "User-Agent": jinja, "X-Other": jinja})
+    assert status == 202, resp
+    assert resp["received"] == 1
+    reasons = [r["reason"].split(":")[0] for r in resp["refused"]]
+    assert reasons == ["labels.alertname", "labels.instance", "labels.severity", "status", "fingerprint", "startsAt"]
+    event = src.get()
+    assert src.pending() == 0
+    flat = json.dumps(event)
+    for marker in ("{{", "{%", "{#", "$(", "`", ";"):
+        assert marker not in flat, (marker, flat)
+    assert not any(ch in text for text in _strings(event) for ch in "{}")
+    assert event["alert"]["annotations"]["summary"] == "__ lookup(_ansible.builtin.pipe_, _id _ /tmp/eda-http-marker_) __"
+    assert event["alert"]["labels"]["team"] == "_(id _ /tmp/m) _id_ _ touch /tmp/m"
+    assert event["meta"]["headers"] == {"User-Agent": "__ lookup(_ansible.builtin.pipe_, _id _ /tmp/eda-http-marker_) __",
+                                        "Content-Type": "application/json"}
+    assert event["meta"]["external_url"] == "" and event["meta"]["endpoint"] == "alerts/__x__"
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k] + _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_body_over_max_body_bytes_is_413_and_queues_nothing(source):
+    src = source({"max_body_bytes": 4096})
+    big = payload(alert("HighErrorRate"))
+    big["alerts"][0]["annotations"]["description"] = "x" * 8000
+    status, resp = post(src.base + "/alerts", big)
+    assert status == 413 and "max_body_bytes" in resp["error"], resp
+    assert src.pending() == 0
+    status, _resp = post(src.base + "/alerts", payload(alert("HighErrorRate")))
+    assert status == 202

@@ -1,7 +1,8 @@
 """The real rulebook (extensions/eda/rulebooks/reflexion_alerts.yml) under real ansible-rulebook (JDK 17):
-alerts POSTed to its webhook run the mapped playbook, with the alert as extra vars; repeats are throttled
-per alert and instance; a resolved alert runs the status update. The playbooks are tiny stand-ins that
-record what they received (reflexion_eda_playbook_dir points at them), so this runs without the lab."""
+alerts POSTed to its webhook run the mapped playbook, with the validated alert fields as extra vars; repeats
+are throttled per alert name (whatever the instance); a resolved alert runs the status update. The playbooks
+are tiny stand-ins that record what they received (reflexion_eda_playbook_dir points at them), so this runs
+without the lab."""
 
 import glob
 import json
@@ -31,11 +32,15 @@ MAPPING = {
 
 def recorder_playbook(name):
     """A playbook that writes what the rulebook passed it into $EDA_TEST_OUT/<name>-<instance>-<time>.json."""
+    # It reads every variable it was given, the whole ansible_eda.event included: a template inside any
+    # of them would be rendered here (the canary of the issue 15 tests).
     record = ("{{ {'playbook': '%s', 'alert_name': reflexion_alert_name, 'status': reflexion_alert_status,"
               " 'instance': reflexion_alert_instance, 'severity': reflexion_alert_severity,"
-              " 'labels': reflexion_alert_labels, 'annotations': reflexion_alert_annotations,"
+              " 'summary': reflexion_alert_summary | default(''), 'starts_at': reflexion_alert_starts_at,"
               " 'fingerprint': reflexion_alert_fingerprint, 'rule': ansible_eda.rule,"
-              " 'event_alertname': ansible_eda.event.alert.labels.alertname,"
+              " 'labels_passed': reflexion_alert_labels is defined,"
+              " 'annotations_passed': reflexion_alert_annotations is defined,"
+              " 'event': ansible_eda.event, 'event_alertname': ansible_eda.event.alert.labels.alertname,"
               " 'update_status': status | default(''), 'update_severity': severity | default('')} | to_json }}" % name)
     dest = ("{{ lookup('ansible.builtin.env', 'EDA_TEST_OUT') }}/%s-"
             "{{ reflexion_alert_instance | replace(':', '_') }}-{{ now(utc=true).strftime('%%H%%M%%S%%f') }}.json" % name)
@@ -71,7 +76,10 @@ def wait_for_run(out, name, instance, count=1, proc=None, log=None, timeout=120)
 
 
 class Rulebook(object):
-    def __init__(self, tmp_path, rulebook=RULEBOOK):
+    """ansible-rulebook running the rulebook; ``real`` names playbooks copied from playbooks/ instead of
+    recorder stand-ins, ``host_vars`` go to localhost in the inventory."""
+
+    def __init__(self, tmp_path, rulebook=RULEBOOK, real=(), host_vars=None):
         if not shutil.which("java"):
             pytest.skip("no java on PATH (Debian package openjdk-17-jre-headless)")
         self.port = free_port()
@@ -81,11 +89,15 @@ class Rulebook(object):
         os.makedirs(self.out)
         os.makedirs(self.books)
         for name in list(MAPPING.values()) + ["status_update"]:
+            if name in real:
+                shutil.copy(os.path.join(ROOT, "playbooks", name + ".yml"), self.books)
+                continue
             with open(os.path.join(self.books, name + ".yml"), "w") as f:
                 yaml.safe_dump(recorder_playbook(name), f, sort_keys=False)
         inventory = tmp_path / "hosts.yml"
-        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+        localhost = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        localhost.update(host_vars or {})
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": localhost}}}))
         varsfile = tmp_path / "vars.yml"
         varsfile.write_text(yaml.safe_dump({"reflexion_eda_token": TOKEN, "reflexion_eda_port": self.port,
                                             "reflexion_eda_playbook_dir": self.books}))
@@ -93,6 +105,7 @@ class Rulebook(object):
         env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), EDA_TEST_OUT=self.out,
                    ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+        env.pop("REFLEXION_WEBHOOK_URL", None)
         self.cmd = [os.path.join(BIN, "ansible-rulebook"), "-r", rulebook, "-i", str(inventory),
                     "--vars", str(varsfile), "-v"]
         with open(self.log_path, "wb") as log:
@@ -142,8 +155,12 @@ def test_rulebook_maps_every_alert_to_its_playbook_and_throttles(rulebook):
     assert first["status"] == "firing"
     assert first["instance"] == "app-1:8000"
     assert first["severity"] == "P1"
-    assert first["labels"] == {"alertname": "HighErrorRate", "instance": "app-1:8000", "severity": "P1", "job": "reflexion"}
-    assert first["annotations"]["runbook_playbook"] == "playbooks/high_error_rate.yml"
+    assert first["summary"] == "HighErrorRate on app-1:8000"
+    assert first["starts_at"] == "2026-11-26T10:00:00.000Z"
+    # issue 15: only validated scalars, never the labels/annotations dicts
+    assert first["labels_passed"] is False and first["annotations_passed"] is False
+    assert first["event"]["alert"]["labels"] == {"alertname": "HighErrorRate", "instance": "app-1:8000",
+                                                 "severity": "P1", "job": "reflexion"}
     assert first["rule"] == "HighErrorRate firing runs high_error_rate"
     assert first["event_alertname"] == "HighErrorRate"
 
@@ -158,12 +175,16 @@ def test_rulebook_maps_every_alert_to_its_playbook_and_throttles(rulebook):
     assert len(runs(out, "high_error_rate", "app-1:8000")) == 1, rulebook.log()
     assert runs(out, "*", "prometheus:9090") == []
 
-    # 3. the throttle is per instance: the same alert on another instance runs
-    rulebook.send(alert("HighErrorRate", "app-2:8000"))
-    wait_for_run(out, "high_error_rate", "app-2:8000", proc=rulebook.proc, log=rulebook.log)
+    # 3. issue 15: the throttle is per alert name. Varying the instance label (anyone who reaches
+    #    Alertmanager writes it) no longer opens a new throttle bucket per value.
+    for n in range(2, 6):
+        rulebook.send(alert("HighErrorRate", "app-%d:8000" % n))
+    rulebook.send(alert("HighMemoryUsage", "mark-1:9100"))
+    wait_for_run(out, "memory_leak", "mark-1:9100", proc=rulebook.proc, log=rulebook.log)
+    assert len(runs(out, "high_error_rate")) == 1, rulebook.log()
 
     # 4. the other alerts each reach their own playbook
-    for name in ("DatabaseConnectionFailures", "HighMemoryUsage", "LLMAPIFailures"):
+    for name in ("DatabaseConnectionFailures", "LLMAPIFailures"):
         rulebook.send(alert(name, "node-1:9100"))
         got = wait_for_run(out, MAPPING[name], "node-1:9100", proc=rulebook.proc, log=rulebook.log)[0]
         assert got["alert_name"] == name

@@ -206,3 +206,12 @@ ROLES = {
     "pir-id-traversal": ("post_incident_review", None, {"post_incident_review_incident_id": "../../outside"},
                          "post_incident_review_incident_id"),
 }
+
+# Security II (#15): each area keeps its cases in its own file; they join the two tables here.
+from . import matrix_sec_eda, matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets  # noqa: E402
+
+for _area in (matrix_sec_eda, matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets):
+    for _table, _extra in ((MODULES, _area.MODULES), (ROLES, _area.ROLES)):
+        _clash = set(_table) & set(_extra)
+        assert not _clash, "duplicate bad-input case ids: %s" % sorted(_clash)
+        _table.update(_extra)

@@ -34,6 +34,15 @@ JINJA_MARKERS = ("{{", "{%", "{#")
 MODULE_LANES = 2
 
 
+# a value holding this marker is a secret: it must appear nowhere in the run's output, in any form
+SECRET_MARK = re.compile(r"rxi-secret-[A-Za-z0-9]+")
+
+
+def assert_secrets_absent(value, batch, case):
+    for secret in set(SECRET_MARK.findall(json.dumps(value))):
+        assert secret not in batch.output, "%s: the secret %s was echoed: %s" % (case, secret, batch.tail())
+
+
 def substitute(value, mapping):
     if isinstance(value, str):
         if value == "{pg_port}":
@@ -93,8 +102,9 @@ def parse_json_callback(stdout):
 
 def run_book(playbook, inventory, timeout=900):
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook]
-    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    # the module arguments are printed back in each result (as AWX and older ansible-core do): secrets must be masked
+    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(ANSIBLE_INJECT_INVOCATION="1"), capture_output=True,
+                          text=True, timeout=timeout, check=False)
 
 
 def write_json(path, data):
@@ -228,6 +238,7 @@ def test_module_bad_input(case, module_batch, pg, pg_sleeper):
     assert r.get("changed", False) is False
     assert reg.get("changed", False) is False
     assert_no_side_effects(batch, case)
+    assert_secrets_absent(dummy_args, batch, case)
     assert batch.rows_after == batch.rows_before
     assert accounts_rows(pg) == batch.rows_before
     assert batch.sleeper_after, "the sleeper session was gone after the batch"
@@ -340,5 +351,6 @@ def test_role_bad_input(case, role_batch):
     changed = [n for n, h, r in results if r.get("changed")]
     assert changed == [], changed
     assert_no_side_effects(batch, case)
+    assert_secrets_absent(dummy_vars, batch, case)
     assert json.dumps(batch.before[case])  # the snapshot itself is serialisable (sanity of the helper)
     assert not os.path.exists(os.path.join(batch.boxes[case][1], "incidents"))

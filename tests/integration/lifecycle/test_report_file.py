@@ -39,3 +39,33 @@ def test_bad_input(run_module, args, needle):
     assert r.failed and needle in r["msg"], r.output
     assert "Traceback" not in r.output
     assert not os.path.exists("/tmp/rxi-report-bad-mode.md")
+
+
+def test_fifo_and_devices_are_refused_not_read(run_module, tmp_path):
+    # before issue #15 a FIFO hung the task (open + read with no writer) and /dev/zero was read until memory ran out
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(str(fifo))
+    for path, kind in ((str(fifo), "a FIFO"), ("/dev/zero", "a character device"), (str(tmp_path), "a directory")):
+        for check in (False, True):
+            r = run_module("report_file", {"path": path, "content": "# Triage\n"}, check=check, diff=True, timeout=60)
+            assert r.failed, r.output
+            assert r["msg"] == "path: %s exists and is not a regular file (%s); refusing to read or replace it" % (
+                path, kind), r.output
+            assert "Traceback" not in r.output
+    assert stat.S_ISFIFO(os.stat(str(fifo)).st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/zero").st_mode)
+    assert [p for p in os.listdir(str(tmp_path)) if p.startswith(".report-")] == []
+
+
+def test_a_huge_existing_file_is_read_capped(run_module, tmp_path):
+    path = tmp_path / "triage.md"
+    with open(str(path), "wb") as f:  # 64 MiB of an old report
+        f.write(b"# old report line\n" * (64 << 20 >> 4))
+    size = os.path.getsize(str(path))
+    r = run_module("report_file", {"path": str(path), "content": "# Triage: P1\n"}, diff=True)
+    assert not r.failed, r.output
+    assert r["changed"] is True and path.read_text() == "# Triage: P1\n"
+    before = r["diff"]["before"]
+    assert len(before) < (1 << 20) + 200 and before.endswith(
+        "[truncated: the existing file has %d bytes, only the first %d are shown]\n" % (size, (1 << 20) + 14))
+    assert len(r.output) < 8 << 20  # before the fix the whole 64 MiB came back in the diff

@@ -136,3 +136,81 @@ def test_bad_input(run_module, args, needle):
     assert r.failed
     assert needle in r["msg"]
     assert "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------ pid reuse between cancel and terminate
+
+class _Caller(object):
+    """What BackendSignaller reads from AnsibleModule: the validated params and check_mode."""
+
+    def __init__(self, params):
+        self.params = params
+        self.check_mode = False
+
+
+def _signaller(pg, **extra):
+    from ansible_collections.reflexion.incident.plugins.module_utils._postgres import connect
+    from ansible_collections.reflexion.incident.plugins.modules.pg_backend import BackendSignaller
+
+    params = pg.monitor_args(action="terminate", cancel_first=False, cancel_wait=2.0, wait_timeout=5.0)
+    params.update(extra)
+    worker = BackendSignaller(_Caller(params))
+    worker.conn = connect(params, "rxi-test-signaller")
+    worker.conn.autocommit = True
+    worker.cur = worker.conn.cursor()
+    return worker
+
+
+@pytest.mark.parametrize("cancel_first", [False, True])
+def test_reused_pid_is_never_signalled(pg, sessions, cancel_first):
+    """The terminate (and cancel) statement names the selected session by pid AND start time: a session that
+    now holds the recorded pid but started at another time (a reused pid) is left alone, and reported gone."""
+    import datetime
+
+    other = sessions.sleeper(120, app="rxi-reused-pid")
+    assert sleeping(pg, other)
+    worker = _signaller(pg, cancel_first=cancel_first)
+    try:
+        row = worker.sessions([other])[other]
+        # what the module recorded when it selected the OLD session that had this pid
+        recorded = dict(row, backend_start=row["backend_start"] - datetime.timedelta(seconds=3))
+        targets = [worker.public(recorded)]
+        worker.act(targets, {other: recorded})
+    finally:
+        worker.close()
+    assert targets[0]["outcome"] == "already_gone", targets
+    signals = [q for q in worker.queries if "_backend(a.pid)" in q]
+    assert signals and all("backend_start" in q for q in signals), worker.queries
+    # the real session that reuses the pid is alive and still running its query (not even cancelled)
+    assert pg.activity("pid = %d AND wait_event = 'PgSleep'" % other), "the unrelated session was signalled"
+
+
+def test_same_session_is_still_terminated(pg, sessions):
+    """Control for the test above: with the session's true start time the same step terminates it."""
+    victim = sessions.sleeper(120, app="rxi-true-identity")
+    assert sleeping(pg, victim)
+    worker = _signaller(pg)
+    try:
+        row = worker.sessions([victim])[victim]
+        targets = [worker.public(row)]
+        worker.act(targets, {victim: row})
+    finally:
+        worker.close()
+    assert targets[0]["outcome"] == "terminated", targets
+    assert alive(pg, [victim]) == []
+
+
+def test_nan_min_duration_is_refused_and_touches_nothing(run_module, pg, sessions):
+    """min_duration=nan used to match every session (a NaN compares false with everything)."""
+    pid = sessions.sleeper(120, app="rxi-nan")
+    assert sleeping(pg, pid)
+    for value in ("nan", "inf", "-inf"):
+        r = run_module("pg_backend", pg.monitor_args(action="terminate", application_names=["rxi-nan"],
+                                                     min_duration=value))
+        assert r.failed, r.output
+        assert "min_duration" in r["msg"] and "finite" in r["msg"], r["msg"]
+        assert "Traceback" not in r.output
+    r = run_module("pg_backend", pg.monitor_args(action="terminate", pids=[pid], wait_timeout="inf"))
+    assert r.failed and "wait_timeout" in r["msg"], r.output
+    assert alive(pg, [pid]) == [pid]
+    assert pg.activity("pid = %d AND wait_event = 'PgSleep'" % pid)

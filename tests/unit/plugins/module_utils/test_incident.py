@@ -155,3 +155,11 @@ def test_twenty_concurrent_writers_lose_and_tear_nothing(tmp_path):
     assert got_log == expected
     assert all(line.startswith(("Note by w", "Incident opened by")) for line in log)
     assert json.load(open(os.path.join(d, "record.json")))["events"] == 1 + writers * per
+
+
+@pytest.mark.parametrize("bad", [ID + "\n", ID + "\r\n", "\n" + ID, ID + " ", "incident-\u0662\u0660\u0662\u0666-11-26-140311",
+                                 "incident-2026-11-26-1403111", ID + "\n../x"])
+def test_id_is_matched_whole(bad):
+    """'$' matches before a trailing newline: the id pattern must match the whole string (issue #15)."""
+    assert not inc.ID_RE.match(bad)
+    assert inc.ID_RE.match(ID)

@@ -9,9 +9,11 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     PRESETS,
     FileScan,
     compile_patterns,
+    glob_root,
     line_timestamp,
     mask_message,
     parse_time_spec,
+    resolve_inside,
     signature_keys,
     timestamp_format,
 )
@@ -125,3 +127,53 @@ def test_scan_window_and_continuations():
     assert [m["text"] for m in s.tail] == ["2026-11-26T22:41:18Z ERROR new", "ValueError: new trace"]
     assert [m["line"] for m in s.tail] == [3, 4]
     assert s.tail[1]["timestamp"] == T
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("99999999999d", "longer than 100 years"),
+    ("9" * 400 + "d", "longer than 100 years"),
+    ("36700d", "longer than 100 years"),
+    ("0001-01-01T00:00:00Z", "out of range"),
+    ("0001-01-01T00:00:00+14:00", "out of range"),
+    ("0001-01-01", "out of range"),
+    ("1969-12-31T23:59:59Z", "out of range"),
+    ("9999-12-31T23:59:59-14:00", "out of range"),
+])
+def test_parse_time_spec_bounds(spec, needle):
+    # before issue #15 these overflowed the platform's time_t (a traceback) or meant "since year 1"
+    with pytest.raises(ValueError, match=needle):
+        parse_time_spec(spec, now=T)
+
+
+def test_parse_time_spec_bounds_keep_real_windows():
+    assert parse_time_spec("20000d", now=T) == T - 20000 * 86400
+    assert parse_time_spec("1970-01-01T00:00:00Z", now=T) == 0
+    assert parse_time_spec("9999-12-31T23:59:59Z", now=T) == 253402300799
+
+
+@pytest.mark.parametrize("spec, root", [
+    ("/var/log/reflexion/*.log", "/var/log/reflexion"),
+    ("/var/log/reflexion/app.log", "/var/log/reflexion"),
+    ("/var/log/*/app.log", "/var/log"),
+    ("/var/log/reflexion/**/x[0-9].log", "/var/log/reflexion"),
+    ("/*.log", "/"),
+    ("app.log", "."),
+    ("logs/*.log", "logs"),
+])
+def test_glob_root(spec, root):
+    assert glob_root(spec) == root
+
+
+def test_resolve_inside(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("x")
+    (tmp_path / "secret").write_text("x")
+    (tmp_path / "logs" / "out.log").symlink_to(tmp_path / "secret")
+    (tmp_path / "logs" / "in.log").symlink_to("app.log")
+    (tmp_path / "logsx").mkdir()  # a sibling whose name starts like the root is not inside it
+    (tmp_path / "logs" / "sib.log").symlink_to(tmp_path / "logsx")
+    root = str(tmp_path / "logs")
+    assert resolve_inside(str(tmp_path / "logs" / "app.log"), root)[1] is None
+    assert resolve_inside(str(tmp_path / "logs" / "in.log"), root) == (str(tmp_path / "logs" / "app.log"), None)
+    assert resolve_inside(str(tmp_path / "logs" / "out.log"), root)[1].startswith("resolves outside")
+    assert resolve_inside(str(tmp_path / "logs" / "sib.log"), root)[1].startswith("resolves outside")

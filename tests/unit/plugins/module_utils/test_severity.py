@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
     DEFAULT_THRESHOLDS,
+    ProbeResultError,
     ThresholdError,
     classify,
     merge_thresholds,
@@ -248,3 +249,70 @@ def test_bad_thresholds_name_the_key(bad, msg):
 def test_non_numeric_probe_values_are_ignored():
     out = classify(probes={"metrics": {"rates": {"error_ratio": "NaN?", "p95_latency_s": None}}, "pg": {"utilization_pct": True}})
     assert out["severity"] == "P3"
+
+
+# ---------------------------------------------------------------------------------------- issue 15: NaN, lists
+
+@pytest.mark.parametrize("key", sorted(DEFAULT_THRESHOLDS))
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", float("nan"), float("inf")])
+def test_non_finite_thresholds_are_refused(key, value):
+    """A NaN threshold compares false with everything: 90% errors came out P3. It is refused, naming the key."""
+    with pytest.raises(ThresholdError, match="thresholds: %s must be a finite number" % key):
+        merge_thresholds({key: value})
+
+
+def test_nan_threshold_can_no_longer_hide_an_outage():
+    with pytest.raises(ThresholdError):
+        classify(probes={"metrics": {"rates": {"error_ratio": 0.9}}}, thresholds={"p0_error_ratio": "nan"})
+    # and without the override the same evidence is the outage it is
+    assert classify(probes={"metrics": {"rates": {"error_ratio": 0.9}}})["severity"] == "P0"
+
+
+@pytest.mark.parametrize("value", [True, [0.5], {"a": 1}])
+def test_thresholds_that_are_not_numbers_are_refused(value):
+    with pytest.raises(ThresholdError, match="p1_error_ratio must be a number"):
+        merge_thresholds({"p1_error_ratio": value})
+
+
+def test_nan_probe_values_are_no_evidence():
+    """A NaN measurement (Prometheus gives NaN for 0/0) is not evidence either way: never a silent pass of
+    the comparison, never an exception."""
+    out = classify(probes={"metrics": {"status": "healthy", "rates": {"error_ratio": float("nan"), "p95_latency_s": "nan"}},
+                           "memory": {"host": {"used_pct": float("nan")}}})
+    assert out["severity"] == "P3"
+    down = classify(probes={"metrics": {"status": "down", "reason": "no data", "rates": {"error_ratio": float("nan")}}})
+    assert down["severity"] == "P2" and "metrics unavailable" in down["reasons"][0]
+    # an infinite latency is still the worst latency there is
+    assert classify(probes={"metrics": {"rates": {"p95_latency_s": float("inf")}}})["severity"] == "P1"
+
+
+@pytest.mark.parametrize("probes, where", [
+    ({"health": {"status": "down", "components": ["db"]}}, "health.components: must be a dict, got a list"),
+    ({"health": {"status": "down", "targets": 3}}, "health.targets: must be a list, got a number"),
+    ({"metrics": {"rates": [0.9]}}, "metrics.rates: must be a dict, got a list"),
+    ({"metrics": {"rates": {"error_ratio": [0.9]}}}, "metrics.rates.error_ratio: must be a number, got a list"),
+    ({"pg": {"connectable": True, "blocked": 3}}, "pg.blocked: must be a list, got a number"),
+    ({"pg": {"utilization_pct": {"now": 99}}}, "pg.utilization_pct: must be a number, got a dict"),
+    ({"memory": {"oom_kills": 2}}, "memory.oom_kills: must be a list, got a number"),
+    ({"memory": {"containers": {"app": {}}}}, "memory.containers: must be a list, got a dict"),
+    ({"memory": {"host": [95]}}, "memory.host: must be a dict, got a list"),
+    ({"llm": {"providers": ["openai"]}}, "llm.providers: must be a dict, got a list"),
+    ({"logs": {"total_matches": [12]}}, "logs.total_matches: must be a number, got a list"),
+])
+def test_wrong_shapes_fail_naming_the_key(probes, where):
+    with pytest.raises(ProbeResultError) as err:
+        classify(probes=probes)
+    assert str(err.value) == where
+
+
+def test_lists_instead_of_the_top_level_dicts():
+    with pytest.raises(ProbeResultError, match="^probes: must be a dict, got a list"):
+        classify(probes=[{"status": "down"}])
+    with pytest.raises(ProbeResultError, match="^facts: must be a dict, got a list"):
+        classify(facts=["data_loss"])
+
+
+def test_unforeseen_shapes_still_name_the_probe():
+    # a component entry keyed by a number next to a string key: sorting used to raise TypeError
+    out = classify(probes={"health": {"status": "degraded", "components": {1: "down", "db": {"status": "down"}}}})
+    assert out["severity"] == "P1"
