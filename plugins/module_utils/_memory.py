@@ -126,6 +126,24 @@ def read_process_identity(pid, proc="/proc"):
     return name, argv
 
 
+_CONTAINER_ID = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
+
+
+def parse_cgroup_container_id(text):
+    """The 64-hex container id in a /proc/<pid>/cgroup text (docker/<id>, docker-<id>.scope), or None (pure)."""
+    found = _CONTAINER_ID.findall(text or "")
+    return found[-1] if found else None
+
+
+def read_container_id(pid, proc="/proc"):
+    """The id of the container a process runs in, read from /proc/<pid>/cgroup; None outside a container."""
+    try:
+        with open("%s/%d/cgroup" % (proc, pid), "rb") as f:
+            return parse_cgroup_container_id(f.read(65536).decode("utf-8", "replace"))
+    except OSError:
+        return None
+
+
 # ---- trend ----------------------------------------------------------------------------------------------
 
 def slope_per_minute(points):

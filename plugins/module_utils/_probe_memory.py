@@ -30,6 +30,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._memory import 
     is_leak_suspect,
     mask_args,
     parse_oom_kills,
+    read_container_id,
     read_kmsg,
     read_meminfo,
     read_process_identity,
@@ -40,6 +41,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     fan_out,
     worst_status,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 
 class MemoryProbe(object):
@@ -94,6 +96,18 @@ class MemoryProbe(object):
         entries += fan_out(lambda c: container_entry(api, c, host_total), need_api, self.p["max_workers"])
         return dict((e.get("name") or str(i), e) for i, e in enumerate(entries))
 
+    @staticmethod
+    def container_of(pid, by_id):
+        """The container a process runs in (from its cgroup), with its compose labels; nulls outside one.
+
+        Only containers listed by this probe are named: a process of another project's container stays unnamed."""
+        cid = read_container_id(pid) if by_id else None
+        entry = by_id.get(cid[:12]) if cid else None
+        if entry is None:
+            return dict(container=None, compose_project=None, compose_service=None)
+        return dict(container=entry.get("name"), compose_project=entry.get("compose_project"),
+                    compose_service=entry.get("compose_service"))
+
     # -- the probe -----------------------------------------------------------------------------------
     def run(self):
         p = self.p
@@ -118,6 +132,7 @@ class MemoryProbe(object):
         alive = [pid for pid, s in rss_series.items() if s[-1][0] == last_t and pid != os.getpid()]
         alive.sort(key=lambda pid: -rss_series[pid][-1][1])
         processes, leak_suspects = [], []
+        by_id = dict((e["id"], e) for e in (containers or {}).values() if e.get("id"))
         for pid in alive:
             if len(processes) >= p["top"]:
                 break
@@ -129,10 +144,14 @@ class MemoryProbe(object):
             entry = dict(pid=pid, name=name, cmdline=" ".join(mask_args(argv))[:300] or "[%s]" % name,
                          rss_mb=round(series[-1][1], 2), pct=round(100.0 * series[-1][1] / host["total_mb"], 2),
                          slope_mb_per_min=round(slope, 2) if slope is not None else None)
+            entry.update(self.container_of(pid, by_id))
             processes.append(entry)
             if suspect:
-                leak_suspects.append(dict(kind="process", pid=pid, name=name, slope_mb_per_min=round(slope, 2),
-                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2)))
+                leak_suspects.append(dict(kind="process", pid=pid, name=name, cmdline=entry["cmdline"],
+                                          slope_mb_per_min=round(slope, 2),
+                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2),
+                                          container=entry["container"], compose_project=entry["compose_project"],
+                                          compose_service=entry["compose_service"]))
         container_list = []
         for name, entry in sorted((containers or {}).items()):
             series = ctr_series.get(name, [])
@@ -141,7 +160,9 @@ class MemoryProbe(object):
             container_list.append(entry)
             if suspect:
                 leak_suspects.append(dict(kind="container", name=name, slope_mb_per_min=round(slope, 2),
-                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2)))
+                                          first_mb=round(series[0][1], 2), last_mb=round(series[-1][1], 2),
+                                          container=name, compose_project=entry.get("compose_project"),
+                                          compose_service=entry.get("compose_service")))
         oom_kills, oom_source = self.oom_kills()
         result = dict(changed=False, host=host, processes=processes, containers=container_list,
                       containers_error=self.containers_error, leak_suspects=leak_suspects, oom_kills=oom_kills,
@@ -185,6 +206,7 @@ class MemoryProbe(object):
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
     if p["top"] < 1:
         module.fail_json(msg="top: must be 1 or more, got %d" % p["top"])
     if not 1 <= p["samples"] <= 100:

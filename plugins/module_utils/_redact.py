@@ -94,13 +94,13 @@ _SQL_PASSWORD = re.compile(
 # the inner assignment.
 _ASSIGN = re.compile(
     r"(?<![A-Za-z0-9_.\-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.\-]{0,127})(?P<nq>[\"']?)"
-    r"(?P<sep>[ \t]{0,16}[=:][ \t]{0,16})"
+    r"(?P<sep>[ \t]{0,16}(?:=>|[=:])[ \t]{0,16})"
 )
 _VALUE = re.compile(
-    r"(?P<q>\")(?P<dq>[^\"\n]{0,%d})|(?P<sq>')(?P<sqv>[^'\n]{0,%d})|(?P<val>[^\s\"',;&}\]\)]{1,%d})"
+    r"(?P<q>\")(?P<dq>(?:[^\"\\\n]|\\.){0,%d})|(?P<sq>')(?P<sqv>[^'\n]{0,%d})|(?P<val>[^\s\"',;&}\]\)]{1,%d})"
     % (_VMAX, _VMAX, _VMAX)
 )
-_REST = {"\"": re.compile(r"[^\"\n]*"), "'": re.compile(r"[^'\n]*"), "": re.compile(r"[^\s\"',;&}\]\)]*")}
+_REST = {"\"": re.compile(r"(?:[^\"\\\n]|\\.)*"), "'": re.compile(r"[^'\n]*"), "": re.compile(r"[^\s\"',;&}\]\)]*")}
 # a command-line flag and its separate value: ``--password VALUE``, ``-api-token VALUE``, ``-p VALUE``; it starts
 # with its literal dash (fast to search), preceded by a space or a quote (redact_detail prepends a space)
 _FLAG = re.compile(

@@ -19,6 +19,17 @@ __metaclass__ = type
 
 import math
 
+# Every wait has a cap: a timeout longer than a day is a typo, and a huge one (1e20) overflows the
+# platform's time_t inside the HTTP watchdog, which would read as "service down". Durations in seconds.
+MAX_WAIT_SECONDS = 86400
+# Options that are waits in seconds (statement_timeout is milliseconds and PostgreSQL's own business).
+WAIT_SUFFIXES = ("timeout",)
+NOT_WAITS = ("statement_timeout",)
+
+
+def _is_wait(name):
+    return name.endswith(WAIT_SUFFIXES) and name not in NOT_WAITS
+
 
 def is_finite_number(value):
     """True when ``value`` is an int or a finite float (bools are not numbers here)."""
@@ -35,7 +46,8 @@ def _non_finite(value):
 
 def non_finite_option(spec, params, prefix=""):
     """The message for the first ``float`` option of ``spec`` whose value in ``params`` is NaN or
-    infinite (nested ``options`` and ``elements: float`` lists included), or None when all are finite."""
+    infinite (nested ``options`` and ``elements: float`` lists included), or whose value is a wait
+    (``*timeout``) longer than MAX_WAIT_SECONDS; None when all are fine."""
     if not isinstance(params, dict):
         return None
     for name, opt in spec.items():
@@ -45,6 +57,9 @@ def non_finite_option(spec, params, prefix=""):
         label = prefix + name
         if opt.get("type") == "float" and _non_finite(value):
             return "%s: must be a finite number, got %s" % (label, value)
+        if (opt.get("type") in ("float", "int") and _is_wait(name) and not isinstance(value, bool)
+                and isinstance(value, (int, float)) and value > MAX_WAIT_SECONDS):
+            return "%s: must be at most %d seconds, got %s" % (label, MAX_WAIT_SECONDS, value)
         if opt.get("type") == "list" and opt.get("elements") == "float" and isinstance(value, list):
             for index, item in enumerate(value):
                 if _non_finite(item):

@@ -156,6 +156,19 @@ processes:
     slope_mb_per_min:
       description: Growth over the samples (null with one sample).
       type: float
+    container:
+      description:
+        - Name of the container the process runs in (from C(/proc/<pid>/cgroup)), when it is one of the reported
+          containers; null otherwise (a host process, or O(containers=false)).
+      type: str
+    compose_project:
+      description: Compose project label of that container, if any.
+      type: str
+    compose_service:
+      description:
+        - Compose service label of that container, if any. Select the app's processes by this, not by their
+          name (the app's process is often just C(python3)).
+      type: str
 containers:
   description: Per container memory (empty when O(containers=false) or the engine could not be read).
   returned: always
@@ -207,11 +220,17 @@ containers_error:
   returned: always
   type: str
 leak_suspects:
-  description: Processes and containers growing by at least O(leak_threshold) MB/min.
+  description:
+    - Processes and containers growing by at least O(leak_threshold) MB/min.
+    - Each names the container it belongs to and that container's compose labels (C(container), C(compose_project),
+      C(compose_service); null for a process outside the reported containers), so that callers select by label,
+      never by name. A process suspect also has its C(pid) and masked C(cmdline).
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "process", "pid": 4242, "name": "python3", "slope_mb_per_min": 35.1, "first_mb": 40.2, "last_mb": 52.0}]
+  sample: [{"kind": "process", "pid": 4242, "name": "python3", "cmdline": "python3 -u /app/app.py",
+            "slope_mb_per_min": 35.1, "first_mb": 40.2, "last_mb": 52.0, "container": "reflexion-app",
+            "compose_project": "reflexion", "compose_service": "app"}]
 oom_kills:
   description: Kernel OOM kills in the last O(oom_since) minutes (time is epoch seconds).
   returned: always

@@ -25,6 +25,18 @@ def ansible_env(**extra):
     return env
 
 
+def json_callback_document(stdout):
+    """The ansible.posix.json callback's document in ``stdout`` ({} when there is none). With -v..-vvvv,
+    ansible prints its own lines around it; the document starts with "{" at column 0 (nested braces are
+    indented)."""
+    start = re.search(r"^\{$", stdout, re.M)
+    try:
+        data, dummy = json.JSONDecoder().raw_decode(stdout[start.start():] if start else stdout)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class ModuleRun(object):
     """The outcome of one ad-hoc module run: the task result plus the raw output."""
 
@@ -32,13 +44,9 @@ class ModuleRun(object):
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
-        # With -v..-vvvv, ansible prints its own lines around the json callback's document,
-        # which starts with "{" at column 0 (nested braces are indented).
-        start = re.search(r"^\{$", proc.stdout, re.M)
         try:
-            data, dummy = json.JSONDecoder().raw_decode(proc.stdout[start.start():] if start else proc.stdout)
-            self.result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        except (ValueError, KeyError, IndexError):
+            self.result = json_callback_document(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        except (KeyError, IndexError):
             self.result = {}
 
     def __getitem__(self, key):

@@ -11,6 +11,9 @@ URL = "http://127.0.0.1:1/"
 MODULES = {
     # non-finite floats, every probe module
     "inputs-health-timeout-nan": ("health_probe", {"urls": [URL], "timeout": "nan"}, "timeout"),
+    # a finite but huge wait overflowed time_t in the HTTP watchdog and read as "service down" (review of #15)
+    "inputs-health-timeout-huge": ("health_probe", {"urls": [URL], "timeout": 1e20}, "timeout"),
+    "inputs-triage-health-timeout-huge": ("triage_probe", {"health": {"urls": [URL], "timeout": 10 ** 12}}, "timeout"),
     "inputs-health-slow-inf": ("health_probe", {"urls": [URL], "slow_ms": "inf"}, "slow_ms"),
     "inputs-health-delay-inf": ("health_probe", {"urls": [URL], "retries": 1, "delay": "inf"}, "delay"),
     "inputs-metrics-timeout-inf": ("metrics_probe", {"urls": [URL + "metrics"], "timeout": "inf"}, "timeout"),

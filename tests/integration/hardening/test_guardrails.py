@@ -222,3 +222,80 @@ def test_memory_relief_check_mode_first(run_playbook, project, tmp_path, cached_
     assert "Check mode: drop_caches is never run in check mode." in proc.stdout
     assert project.started("app") == started
     assert resident_bytes(cached_file) >= 4 * 1024 * 1024
+
+
+# --- Security II (#15): guards read with | bool; the lab never touches a project without its marker ---------
+# The values go in as extra vars (-e JSON), as AWX passes survey answers: strings from multiple-choice and text
+# fields, a boolean from JSON. Check mode: the old code's guards let "false" through and planned the action.
+
+FALSE_VALUES = ["false", "no", "0", False, "off"]
+
+
+def guard_book(tmp_path, role, proj, name, tasks_from=None):
+    include = {"name": "reflexion.incident." + role}
+    if tasks_from:
+        include["tasks_from"] = tasks_from
+    return write_playbook(tmp_path / ("%s.yml" % name), "localhost", [
+        {"name": "Run the role", "ansible.builtin.include_role": include}], play_vars={
+        "reflexion_compose_project_dir": proj.dir, "reflexion_compose_project_name": proj.name,
+        "reflexion_app_service": "app", "reflexion_db_service": "db",
+        "reflexion_incident_state_dir": str(tmp_path / ("state-" + name)),
+        "reflexion_health_url": "http://127.0.0.1:18951/health"})
+
+
+def test_scale_allow_down_false_strings_are_refused(run_playbook, project, tmp_path):
+    before = project.started("app")
+    assert len(before) == 2
+    for n, value in enumerate(FALSE_VALUES):
+        proc = run_playbook(guard_book(tmp_path, "scale", project, "scale%d" % n), check=True, env=JSON,
+                            extra_vars={"scale_replicas": 0, "scale_allow_down": value})
+        failed, changed = outcome(proc)
+        assert proc.returncode != 0 and failed and "scale_allow_down" in failed[-1], (value, proc.stdout[-3000:])
+        assert "would scale app from 2 to 0" not in proc.stdout, value
+    assert project.started("app") == before
+
+
+def test_restart_database_false_strings_select_the_app_only(run_playbook, project, tmp_path):
+    before = {"app": project.started("app"), "db": project.started("db")}
+    for n, value in enumerate(FALSE_VALUES):
+        proc = run_playbook(guard_book(tmp_path, "restart", project, "restart%d" % n), check=True, env=JSON,
+                            extra_vars={"restart_reason": "guards", "restart_database": value,
+                                        "restart_allow_database": True})
+        failed, changed = outcome(proc)
+        assert proc.returncode == 0 and not failed, (value, proc.stdout[-3000:])
+        assert "would restart app for 'guards'" in proc.stdout, (value, proc.stdout[-3000:])
+        assert "app, db" not in proc.stdout, value
+        # restart_allow_database read the same way: a real database restart request stays refused
+        proc = run_playbook(guard_book(tmp_path, "restart", project, "restartdb%d" % n), env=JSON,
+                            extra_vars={"restart_reason": "guards", "restart_app": False, "restart_database": True,
+                                        "restart_allow_database": value})
+        failed, changed = outcome(proc)
+        assert proc.returncode != 0 and failed and "restart_allow_database" in failed[0], (value, proc.stdout[-3000:])
+    # restart_app and restart_database both "false": nothing to restart, refused (the old code restarted both)
+    proc = run_playbook(guard_book(tmp_path, "restart", project, "restartnone"), check=True, env=JSON,
+                        extra_vars={"restart_reason": "guards", "restart_app": "false", "restart_database": "false"})
+    failed, changed = outcome(proc)
+    assert proc.returncode != 0 and failed and "restart_app or restart_database" in failed[0], proc.stdout[-3000:]
+    assert {"app": project.started("app"), "db": project.started("db")} == before
+
+
+def test_lab_absent_refuses_a_project_without_the_lab_marker(run_playbook, project, tmp_path):
+    """A compose project under the lab's name that the lab did not make (no io.reflexion.lab=true): refused,
+    containers, volumes and the log directory stay."""
+    before = {"app": project.started("app"), "db": project.started("db")}
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log").write_text("production log line\n")
+    book = write_playbook(tmp_path / "lab.yml", "localhost", [
+        {"name": "Run the lab role", "ansible.builtin.include_role": {"name": "reflexion.incident.lab"}}])
+    proc = run_playbook(book, env=JSON, extra_vars={
+        "lab_state": "absent", "lab_remove_volumes": True, "lab_remove_images": True,
+        "lab_project_name": project.name, "lab_deploy_dir": project.dir, "lab_root": str(tmp_path / "labroot"),
+        "lab_log_dir": str(logs)})
+    failed, changed = outcome(proc)
+    assert proc.returncode != 0 and failed, proc.stdout[-3000:]
+    assert "lab_state=absent refused" in failed[0] and "io.reflexion.lab=true" in failed[0], failed[0]
+    assert changed == []
+    assert {"app": project.started("app"), "db": project.started("db")} == before
+    assert (logs / "app.log").read_text() == "production log line\n"
+    assert os.path.exists(os.path.join(project.dir, "compose.yml"))

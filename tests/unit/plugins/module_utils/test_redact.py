@@ -18,6 +18,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._redact import 
 CASES = [
     # (id, text, secret that must vanish, text that must remain, kind)
     ("env api key", "OPENAI_API_KEY=abc123def456", "abc123def456", "OPENAI_API_KEY=", "assignment"),
+    # review of #15: an escaped quote inside a JSON value, and Ruby/Perl-style => assignments
+    ("json escaped quote", '{"password": "ab\\"cdefgh"}', 'cdefgh', '{"password": "', "assignment"),
+    ("arrow assignment", 'password => "abcsecret"', "abcsecret", "password => ", "assignment"),
     ("env export", "export DB_PASSWORD='hunter2 two'", "hunter2", "export DB_PASSWORD='", "assignment"),
     ("env secret", "JWT_SECRET=s3cr3tvalue", "s3cr3tvalue", "JWT_SECRET=", "assignment"),
     ("env token", "SLACK_TOKEN=tok-999-zzz", "tok-999-zzz", "SLACK_TOKEN=", "assignment"),

@@ -106,3 +106,13 @@ def test_is_finite_number():
     assert is_finite_number(0) and is_finite_number(1.5) and is_finite_number(-3)
     assert not is_finite_number(True)
     assert not is_finite_number(math.nan) and not is_finite_number(math.inf) and not is_finite_number("1")
+
+
+@pytest.mark.parametrize("value", [86401, 1e20, 10 ** 30])
+def test_a_wait_longer_than_a_day_is_refused(value):
+    spec = {"timeout": {"type": "float"}, "connect_timeout": {"type": "int"}, "statement_timeout": {"type": "int"}}
+    assert "timeout: must be at most 86400 seconds" in non_finite_option(spec, {"timeout": value})
+    assert "connect_timeout: must be at most" in non_finite_option(spec, {"connect_timeout": value})
+    # statement_timeout is milliseconds, PostgreSQL's own setting: not capped here
+    assert non_finite_option(spec, {"statement_timeout": 10 ** 9}) is None
+    assert non_finite_option(spec, {"timeout": 86400, "connect_timeout": 5}) is None
