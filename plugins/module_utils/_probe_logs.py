@@ -257,6 +257,9 @@ class LogGrep(object):
         return result
 
 
+# Cap of the counts (tail lines, signatures, workers): a larger one is a typo, and a huge one overflowed.
+MAX_COUNT = 100000
+
 def validate(module):
     p = module.params
     if not p["paths"]:
@@ -266,6 +269,8 @@ def validate(module):
     for name in ("tail", "top_signatures", "workers"):
         if p[name] < 0:
             module.fail_json(msg="%s: must be 0 or more, got %d" % (name, p[name]))
+        if p[name] > MAX_COUNT:
+            module.fail_json(msg="%s: must be at most %d, got %d" % (name, MAX_COUNT, p[name]))
     if p["max_line_length"] < 1:
         module.fail_json(msg="max_line_length: must be 1 or more, got %d" % p["max_line_length"])
     if p["unhealthy_matches"] < 1:

@@ -138,7 +138,7 @@ def merge_thresholds(overrides):
             raise ThresholdError("thresholds: %s must be a number, got %r" % (key, value))
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ThresholdError("thresholds: %s must be a number, got %r" % (key, value)) from None
         # float() takes "nan" and "inf"; a NaN threshold compares false with everything and silently
         # switches its row off (90% errors came out P3), an infinite one does the same
@@ -168,7 +168,7 @@ def _num(value, where):
         raise ProbeResultError("%s: must be a number, got %s" % (where, _kind(value)))
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return None if math.isnan(number) else number
 

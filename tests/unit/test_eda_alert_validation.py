@@ -84,6 +84,7 @@ def test_valid_alert_is_kept_with_its_fields(src, conf):
     ({"startsAt": "yesterday"}, "startsAt"),
     ({"startsAt": "2026-13-01T00:00:00Z"}, "startsAt"),
     ({"startsAt": JINJA}, "startsAt"),
+    ({"startsAt": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}, "startsAt"),  # non-ASCII digits (review of #15)
     ({"endsAt": "2026-11-26 10:00:00"}, "endsAt"),
     ({"annotations": ["x"]}, "annotations"),
 ])

@@ -40,6 +40,9 @@ MODULES = {
                                     "wait_timeout"),
     "inputs-pgb-cancel-wait-nan": ("pg_backend", {"action": "terminate", "pids": [1], "cancel_first": True,
                                                   "cancel_wait": "nan"}, "cancel_wait"),
+    # classify: a 400-digit integer overflowed float() with Python's own message (review of #15)
+    "inputs-classify-threshold-huge-int": ("classify", {"metrics": {"rates": {"error_ratio": 0.9}},
+                                                        "thresholds": {"p0_error_ratio": 10 ** 400}}, "p0_error_ratio"),
     # classify: non-finite thresholds (a NaN threshold rated 90% errors P3)
     "inputs-classify-threshold-nan": ("classify", {"metrics": {"rates": {"error_ratio": 0.9}},
                                                    "thresholds": {"p0_error_ratio": "nan"}}, "p0_error_ratio"),

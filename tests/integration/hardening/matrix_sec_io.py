@@ -7,6 +7,7 @@ MODULES = {
     # log_grep: time windows that overflowed the platform's time functions (a traceback before #15)
     "io-logs-since-huge-days": ("log_grep", dict(_LOG, since="99999999999d"), "since"),
     "io-logs-since-400-digits": ("log_grep", dict(_LOG, since="9" * 400 + "d"), "since"),
+    "io-logs-tail-huge": ("log_grep", dict(_LOG, tail=10 ** 20), "tail"),  # review of #15: ssize_t overflow
     "io-logs-since-huge-weeks": ("log_grep", dict(_LOG, since="99999999w"), "since"),
     "io-logs-since-year-1": ("log_grep", dict(_LOG, since="0001-01-01T00:00:00Z"), "since"),
     "io-logs-since-year-1-east": ("log_grep", dict(_LOG, since="0001-01-01T00:00:00+14:00"), "since"),

@@ -44,6 +44,9 @@ def extra_vars(w, incidents, **over):
         "reflexion_openai_base_url": w["web"].base, "reflexion_anthropic_base_url": w["web"].base,
         "reflexion_compose_project_name": "rxi-hard-none",
         "triage_metrics_sample_interval": 0, "triage_memory_samples": 1, "triage_incident_dir": str(incidents),
+        # the host's kernel log is shared with every other test (a container OOM-killed by another stream an
+        # hour ago is real evidence, but not of this world): only this test's own minute counts
+        "triage_memory_oom_since": 1,
         "triage_open_incident_at": "P3",
     }
     e.update(over)
@@ -155,7 +158,7 @@ def test_postgres_down(run_playbook, world, tmp_path):
 def test_disk_full_while_bundling(run_module, tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
-    rc = os.system("mount -t tmpfs -o size=1m rxi-hard-tmpfs %s 2>/dev/null" % mnt)
+    rc = os.system("mount -t tmpfs -o size=1m,mode=0700 rxi-hard-tmpfs %s 2>/dev/null" % mnt)
     if rc != 0:
         pytest.skip("cannot mount a small tmpfs here")
     try:

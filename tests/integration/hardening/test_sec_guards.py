@@ -177,6 +177,7 @@ def test_two_concurrent_mitigations_on_one_project_the_second_is_refused(tmp_pat
     repo = make_repo(tmp_path / "repo")
     head = git(repo, "rev-parse", "HEAD")
     (repo / ".env").write_text("DISABLE_EXTERNAL_SERVICE=true\n")  # A changes nothing in the .env: no restart
+    (repo / ".env").chmod(0o600)  # the mode the role keeps (a mode change alone would recreate the app)
     state = tmp_path / "state"
     lock = state / "locks" / "rxi-guard-lock.lock"
     routes = {"/health": (200, {"status": "healthy", "components": {"llm": {"status": "healthy"}}}, 0)}
@@ -196,7 +197,7 @@ def test_two_concurrent_mitigations_on_one_project_the_second_is_refused(tmp_pat
         finally:
             routes["/health"] = (200, {"status": "healthy", "components": {"llm": {"status": "disabled"}}}, 0)
         out_a = Outcome(a)
-        assert out_a.rc == 0 and not out_a.failed, out_a.tail()
+        assert out_a.rc == 0 and not out_a.failed, (out_a.failed, out_a.tail())
         assert b.rc != 0 and b.failed, b.tail()
         msg = b.failed[-1]
         assert "rollback refused: another mitigation holds the lock of project rxi-guard-lock" in msg, msg

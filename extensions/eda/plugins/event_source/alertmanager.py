@@ -194,7 +194,7 @@ INSTANCE_RE = re.compile(r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-
 LIMIT_HOST_RE = re.compile(r"\A([A-Za-z0-9][A-Za-z0-9_.-]{0,252})(?::[0-9]{1,5})?\Z")
 FINGERPRINT_RE = re.compile(r"\A[0-9A-Fa-f]{1,64}\Z")
 RFC3339_RE = re.compile(
-    r"\A(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))\Z")
+    r"\A([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))\Z")
 URL_RE = re.compile(r"\Ahttps?://[A-Za-z0-9._~:/?#@!&()*+,=%\[\]-]{1,512}\Z")
 ENDPOINT_RE = re.compile(r"\A[A-Za-z0-9._/-]{0,128}\Z")
 # Free text keeps letters, digits, spaces and these; anything else becomes "_".
@@ -534,12 +534,14 @@ async def _webhook(request):
         return web.json_response({"error": "body larger than max_body_bytes (%d)" % limit}, status=413)
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return web.json_response({"error": "malformed JSON: %s" % exc}, status=400)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return web.json_response({"error": "malformed JSON: %s" % type(exc).__name__}, status=400)
     endpoint = request.match_info.get("endpoint", "")
     headers = safe_headers(request.headers, conf)
     try:
         events, refused = alert_events(payload, endpoint, headers, conf)
+    except RecursionError:
+        return web.json_response({"error": "payload nested too deeply"}, status=400)
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     for item in refused:
