@@ -260,6 +260,7 @@ class LogGrep(object):
 # Cap of the counts (tail lines, signatures, workers): a larger one is a typo, and a huge one overflowed.
 MAX_COUNT = 100000
 
+
 def validate(module):
     p = module.params
     if not p["paths"]:
