@@ -123,7 +123,12 @@ class _Deadline(object):
 
 
 def _resolve(host, port, deadline):
-    """getaddrinfo has no timeout of its own: run it in a thread and wait at most the time left."""
+    """getaddrinfo has no timeout of its own: run it in a thread and wait at most the time left. An address
+    literal (127.0.0.1, ::1: every lab and loopback probe) needs no name lookup and no thread."""
+    try:
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass  # a name: look it up under the deadline
     box = {}
 
     def work():
