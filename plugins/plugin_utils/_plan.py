@@ -266,7 +266,7 @@ def top_holder(pg, context):
     app_names = context.get("app_application_names") or [context.get("app_service", "reflexion")]
     app_users = context.get("app_users") or []
     name = best.get("application_name") or ""
-    is_app = bool(name) and any(name == a or name.startswith(a + ".") or name.startswith(a + "-") for a in app_names)
+    is_app = bool(name) and name in app_names
     is_app = is_app or (bool(app_users) and best.get("user") in app_users)
     holder = dict(best)
     holder["is_app"] = is_app
@@ -546,6 +546,16 @@ def plan(scenario, evidence, switches=None, thresholds=None, context=None, tried
                 step["command"] = _command(context, scenario, needs)
             lead = lead or step
         result["modes"].setdefault(step["action"], step["mode"])
+    for step in steps:
+        if step["mode"] == "next":
+            # what it would take to apply it when the lead does not hold: a re-run (the lead is then tried)
+            needs = {}
+            if step["guard"] and not sw[step["guard"]]:
+                needs[step["guard"]] = "4g" if step["guard"] == "memory_leak_memory_limit" else True
+            if not sw["auto_mitigate"]:
+                needs["auto_mitigate"] = True
+            step["needs"] = needs
+            step["command"] = _command(context, scenario, needs)
     result["steps"] = steps
     result["apply"] = [s for s in steps if s["mode"] == "apply"]
     result["proposed"] = [s for s in steps if s["mode"] == "propose"]
