@@ -27,9 +27,11 @@ sys.path.insert(0, os.path.join(ROOT, "collections"))
 MODULE = os.path.join(ROOT, "plugins", "modules", "memory_probe.py")
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
 
-from ansible_collections.reflexion.incident.plugins.modules.memory_probe import MemoryProbe  # noqa: E402
+from ansible_collections.reflexion.incident.plugins.module_utils._probe_memory import MemoryProbe, argument_spec  # noqa: E402
 
-DEFAULTS = dict(top=10, process_pattern=None, containers=False, docker_host="unix:///var/run/docker.sock",
+# every option's default as AnsibleModule fills it in (an option added later is not missed), then the bench's own
+DEFAULTS = {name: spec.get("default") for name, spec in argument_spec().items()}
+DEFAULTS.update(top=10, process_pattern=None, containers=False, docker_host="unix:///var/run/docker.sock",
                 container_names=[], compose_project=None, samples=1, interval=0.0, leak_threshold=10.0, oom_since=60.0,
                 used_degraded_pct=90.0, used_down_pct=98.0, max_workers=16, fail_on_unhealthy=False)
 

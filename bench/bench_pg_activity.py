@@ -31,7 +31,8 @@ ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
 import psycopg2  # noqa: E402
 from integration.pg_redis_servers import MONITOR_PASSWORD, postgres_server  # noqa: E402
 
-from ansible_collections.reflexion.incident.plugins.modules import pg_activity_probe as mod  # noqa: E402
+# the probe's SQL, argument spec and class live in module_utils/_probe_pg.py (the module is a thin main())
+from ansible_collections.reflexion.incident.plugins.module_utils import _probe_pg as mod  # noqa: E402
 
 
 def main():
@@ -42,10 +43,9 @@ def main():
     with postgres_server() as pg:
         held = [pg.connect(application_name="rxi-bench-%d" % i) for i in range(a.sessions)]
         args = pg.monitor_args()
-        params = dict(long_running_threshold=300.0, idle_in_transaction_threshold=60.0, mask_literals=True,
-                      query_max_length=500, utilization_degraded_pct=80.0, utilization_down_pct=95.0,
-                      database_sizes=True, statement_timeout=10000, login_unix_socket=None, dsn=None, ssl_mode=None,
-                      ca_cert=None, connect_timeout=5, fail_on_unhealthy=False, max_workers=16)
+        # the module's own defaults (as AnsibleModule would fill them in), then the connection
+        params = {name: spec.get("default") for name, spec in mod.argument_spec().items()}
+        params.update(long_running_threshold=300.0, idle_in_transaction_threshold=60.0, database_sizes=True)
         params.update(args)
 
         def ours():

@@ -13,6 +13,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/${VENV:-.venv}/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
+# Issue 16: no skips on CI: tests/conftest.py turns every skip into a failure when this is set.
+export REFLEXION_NO_SKIP=1
 mkdir -p .cache/test
 rm -f .cache/test/*.result
 

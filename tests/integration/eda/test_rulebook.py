@@ -41,7 +41,8 @@ def recorder_playbook(name):
               " 'labels_passed': reflexion_alert_labels is defined,"
               " 'annotations_passed': reflexion_alert_annotations is defined,"
               " 'event': ansible_eda.event, 'event_alertname': ansible_eda.event.alert.labels.alertname,"
-              " 'update_status': status | default(''), 'update_severity': severity | default('')} | to_json }}" % name)
+              " 'update_status': status | default(''), 'update_severity': severity | default(''),"
+              " 'restart_reason': restart_reason | default(''), 'restart_app': restart_app | default('')} | to_json }}" % name)
     dest = ("{{ lookup('ansible.builtin.env', 'EDA_TEST_OUT') }}/%s-"
             "{{ reflexion_alert_instance | replace(':', '_') }}-{{ now(utc=true).strftime('%%H%%M%%S%%f') }}.json" % name)
     return [{
@@ -172,6 +173,9 @@ def test_rulebook_maps_every_alert_to_its_playbook_and_throttles(rulebook):
     rulebook.send(alert("ServiceDown", "app-1:8000", severity="P0"))
     down = wait_for_run(out, "restart_services", "app-1:8000", proc=rulebook.proc, log=rulebook.log)[0]
     assert down["alert_name"] == "ServiceDown" and down["severity"] == "P0"
+    # issue 16: roles/restart restarts nothing without a reason; the rule names a fixed request (never alert text)
+    assert down["restart_reason"] == "ServiceDown alert" and down["restart_app"] is True, down
+    assert first["restart_reason"] == "", first
     assert len(runs(out, "high_error_rate", "app-1:8000")) == 1, rulebook.log()
     assert runs(out, "*", "prometheus:9090") == []
 

@@ -6,13 +6,13 @@ import json
 import os
 import sys
 
+import prometheus_client  # noqa: F401  (requirements.txt pins it: missing fails, never skips)
 import pytest
 
 from .conftest import ROOT
 
 APP = os.path.join(ROOT, "roles", "lab", "files", "deploy", "app")
 LLM_DIR = os.path.join(ROOT, "roles", "lab", "files", "deploy", "services", "llm")
-pytest.importorskip("prometheus_client")
 sys.dont_write_bytecode = True  # keep __pycache__ out of the role's files (they become the deployment repo)
 if APP not in sys.path:
     sys.path.insert(0, APP)
