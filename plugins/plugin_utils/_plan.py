@@ -304,7 +304,7 @@ def _steps_high_error_rate(evidence, th, context):
     rollback = _step(
         "rollback",
         "roll back the recent deployment (git checkout previous-stable-tag)",
-        "the running release was checked out %.1f h ago (< %.0f h)" % (age, th["deploy_window_h"])
+        "the running release was checked out %d h ago (< %.0f h)" % (int(age), th["deploy_window_h"])
         if recent
         else "no recent deployment seen",
         {"deploy_age_hours": age},
@@ -596,7 +596,7 @@ def check(scenario, evidence, thresholds=None, accept_health=None, alerts=None, 
         ev["memory"] = dict(ev["memory"], leak_suspects=[])
     regressions += symptoms(scenario, ev, th, context)
     health = _dict(evidence, "health")
-    if health and health.get("status") not in accept:
+    if health and health.get("status") not in accept and not any(r.startswith("service down") for r in regressions):
         regressions.append("health %s (accepted: %s): %s" % (health.get("status"), ", ".join(accept), health.get("reason") or ""))
     rates = _dict(evidence, "metrics").get("rates") or {}
     ratio = _num(rates.get("error_ratio"), "metrics.rates.error_ratio")

@@ -27,12 +27,12 @@ GUARDS_OPEN = {
     "verify_monitor_seconds": 5,
 }
 
-# scenario playbook, lab fault, the start of the "mitigation: ..." line the playbook must print
+# scenario playbook, lab fault, the start of the "plan: apply: ..." line the playbook must print
 CASES = [
-    ("high_error_rate", "bad_deploy", "mitigation: rollback"),
-    ("database_connection_issues", "db_connections", "mitigation: pg_cleanup"),
-    ("memory_leak", "memory_leak", "mitigation: restart "),
-    ("llm_api_failures", "llm_rate_limit", "mitigation: switch to anthropic"),
+    ("high_error_rate", "bad_deploy", "plan: apply: roll back"),
+    ("database_connection_issues", "db_connections", "plan: apply: terminate the"),
+    ("memory_leak", "memory_leak", "plan: apply: restart "),
+    ("llm_api_failures", "llm_rate_limit", "plan: apply: switch to the backup"),
 ]
 
 
