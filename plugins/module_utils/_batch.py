@@ -22,6 +22,9 @@ import time
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.reflexion.incident.plugins.module_utils import (
+    _probe_containers,
+    _probe_deploys,
+    _probe_disk,
     _probe_health,
     _probe_llm,
     _probe_logs,
@@ -67,6 +70,9 @@ PROBES = (
     ("redis", "redis_probe", _probe_redis, "RedisProbe", ensure_redis),
     ("memory", "memory_probe", _probe_memory, "MemoryProbe", None),
     ("llm", "llm_api_probe", _probe_llm, "LlmApiProbe", None),
+    ("disk", "disk_probe", _probe_disk, "DiskProbe", None),
+    ("containers", "container_probe", _probe_containers, "ContainerProbe", None),
+    ("deploys", "deploy_probe", _probe_deploys, "DeployProbe", None),
 )
 PROBE_NAMES = tuple(p[0] for p in PROBES)
 

@@ -43,8 +43,39 @@ def empty_result():
     return dict(changed=False, status="down", reason="", connectable=False, error=None, error_kind=None,
                 server_version=None, server_version_num=None, max_connections=None, total_connections=None,
                 total_backends=None, utilization_pct=None, probe_pid=None, by_state={}, by_database={},
-                by_user={}, by_application={}, long_running=[], idle_in_transaction=[], blocked=[],
+                by_user={}, by_application={}, holders=[], holders_other=0, long_running=[], idle_in_transaction=[],
+                blocked=[],
                 database_sizes={}, queries=[])
+
+
+# The most holder groups returned (the biggest first); the rest are summed in holders_other.
+MAX_HOLDERS = 50
+
+
+def group_holders(clients, own_pid=None, cap=MAX_HOLDERS):
+    """Who holds the connections: client sessions grouped by (application_name, user, client_addr), with the
+    count and the states of each group, the biggest first. An empty application_name (psql, a script, a pooler
+    that sets none) is a group like any other, so the culprit is found whoever it is. The probe's own session
+    is left out. Returns (holders, sessions in the groups past ``cap``)."""
+    groups = {}
+    for row in clients:
+        if own_pid is not None and row["pid"] == own_pid:
+            continue
+        key = (row["application_name"] or "", row["user"] or "", row["client_addr"] or "")
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = dict(application_name=key[0], user=key[1], client_addr=key[2] or None,
+                                       count=0, by_state={}, databases=[])
+        group["count"] += 1
+        state = row["state"] or ""
+        group["by_state"][state] = group["by_state"].get(state, 0) + 1
+        if row["database"] and row["database"] not in group["databases"]:
+            group["databases"].append(row["database"])
+    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["application_name"], g["user"],
+                                                     g["client_addr"] or ""))
+    for group in ordered:
+        group["databases"].sort()
+    return ordered[:cap], sum(g["count"] for g in ordered[cap:])
 
 
 def _count(rows, key):
@@ -76,6 +107,7 @@ class PgActivityProbe(object):
         result["by_database"] = _count(clients, "database")
         result["by_user"] = _count(clients, "user")
         result["by_application"] = _count(clients, "application_name")
+        result["holders"], result["holders_other"] = group_holders(clients, own_pid)
         others = [r for r in clients if r["pid"] != own_pid]
         long_running = [r for r in others if r["state"] == "active" and (r["query_seconds"] or 0) > p["long_running_threshold"]]
         result["long_running"] = [self.entry(r, r["query_seconds"])

@@ -169,6 +169,22 @@ by_application:
   description: Client backends per application_name (the empty string when unset).
   returned: always
   type: dict
+holders:
+  description:
+    - Who holds the connections, the biggest holder first (at most 50 groups) - client backends grouped by
+      C(application_name), C(user) and C(client_addr), so a client with an empty application_name (psql, a script)
+      is a holder like the app. The probe's own session is not counted.
+    - Each item has C(application_name) (the empty string when unset), C(user), C(client_addr) (null for a Unix
+      socket), C(count), C(by_state) (state -> sessions) and C(databases).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"application_name": "", "user": "app", "client_addr": "10.0.0.7", "count": 42,
+            "by_state": {"idle in transaction": 40, "active": 2}, "databases": ["reflexion"]}]
+holders_other:
+  description: Sessions in the holder groups past the first 50 (0 when every group is listed).
+  returned: always
+  type: int
 long_running:
   description: Active queries over O(long_running_threshold), longest first.
   returned: always

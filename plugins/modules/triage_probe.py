@@ -14,14 +14,15 @@ version_added: 0.1.0
 description:
   - Runs any of M(reflexion.incident.health_probe), M(reflexion.incident.metrics_probe),
     M(reflexion.incident.log_grep), M(reflexion.incident.pg_activity_probe), M(reflexion.incident.redis_probe),
-    M(reflexion.incident.memory_probe) and M(reflexion.incident.llm_api_probe) in one module invocation,
+    M(reflexion.incident.memory_probe), M(reflexion.incident.llm_api_probe), M(reflexion.incident.disk_probe),
+    M(reflexion.incident.container_probe) and M(reflexion.incident.deploy_probe) in one module invocation,
     each on its own thread.
   - Each option is the dictionary of options of the probe module it names, validated exactly as that
     module validates them (types, defaults, choices, environment fallbacks, no_log). Omit an option to
     skip that probe.
   - The reason for it is cost. In Ansible every task costs a module start-up on the host (about half a second locally, more
     over SSH), and the probes wait (a metrics sample interval, memory samples). One invocation with
-    concurrent probes takes as long as the slowest probe instead of the sum of seven tasks.
+    concurrent probes takes as long as the slowest probe instead of the sum of one task per probe.
   - Read-only, like every probe; RV(ignore:changed) is always false.
 author:
   - Reflexion SRE team (@reflexion)
@@ -48,6 +49,16 @@ options:
     type: dict
   llm:
     description: Options of M(reflexion.incident.llm_api_probe) (for example C(providers)).
+    type: dict
+  disk:
+    description: Options of M(reflexion.incident.disk_probe) (for example C(paths), C(full_pct)).
+    type: dict
+  containers:
+    description:
+      - Options of M(reflexion.incident.container_probe) (for example C(compose_project), C(services), C(logs)).
+    type: dict
+  deploys:
+    description: Options of M(reflexion.incident.deploy_probe) (for example C(path), C(count)).
     type: dict
   fail_on_unhealthy:
     description: Fail the task when the overall RV(status) is not V(healthy).
@@ -103,6 +114,15 @@ EXAMPLES = r"""
       providers:
         - name: openai
           api_key: "{{ reflexion_openai_api_key }}"
+    disk:
+      paths: [/var/log/reflexion, /opt/reflexion]
+    containers:
+      compose_project: reflexion
+      logs:
+        services: [reflexion]
+        unless_files: [/var/log/reflexion/*.log]
+    deploys:
+      path: /opt/reflexion
   register: evidence
 
 - name: Feed the evidence to classify
@@ -123,7 +143,8 @@ reason:
   type: str
 probes:
   description:
-    - One entry per probe that ran (C(health), C(metrics), C(logs), C(pg), C(redis), C(memory), C(llm)),
+    - One entry per probe that ran (C(health), C(metrics), C(logs), C(pg), C(redis), C(memory), C(llm), C(disk),
+      C(containers), C(deploys)),
       each exactly the result its own module returns. A probe that crashed has C(status=down) and the error.
   returned: always
   type: dict

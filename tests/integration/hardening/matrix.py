@@ -210,9 +210,17 @@ ROLES = {
 # Security II (#15): each area keeps its cases in its own file; they join the two tables here. (The EDA
 # checks are not module or role entry points: tests/integration/eda/test_playbook_alert_check.py and
 # tests/unit/test_eda_alert_validation.py hold their bad-input cases.)
-from . import matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets  # noqa: E402
+from . import (  # noqa: E402
+    matrix_sec_comm,  # noqa: E402 (issue 16: the communicate role)
+    matrix_sec_guards,
+    matrix_sec_inputs,
+    matrix_sec_io,
+    matrix_sec_secrets,
+    matrix_sec_signals,  # noqa: E402 (issue 16: triage signals)
+)
 
-for _area in (matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets):
+for _area in (matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets, matrix_sec_comm,
+              matrix_sec_signals):
     for _table, _extra in ((MODULES, _area.MODULES), (ROLES, _area.ROLES)):
         _clash = set(_table) & set(_extra)
         assert not _clash, "duplicate bad-input case ids: %s" % sorted(_clash)
