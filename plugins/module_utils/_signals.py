@@ -24,6 +24,16 @@ MB = 1024.0 * 1024.0
 # ---------------------------------------------------------------------------------------------- disk
 
 
+def _noter(entry, name, found):
+    """note(status, reason): add one piece of evidence to a service's entry and to the list of findings."""
+
+    def note(status, reason):
+        entry["evidence"].append(reason)
+        found.append((status, "service %s: %s" % (name, reason)))
+
+    return note
+
+
 def _unescape_mount(field):
     """/proc/self/mounts escapes space, tab, newline and backslash as octal (\\040...)."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
@@ -168,9 +178,7 @@ def service_verdicts(containers, expected=()):
                      exit_codes=sorted(set(c["exit_code"] for c in ctrs if not c["running"] and c["exit_code"] is not None)),
                      oom_killed=len([c for c in ctrs if c["oom_killed"]]), expected=name in expected, evidence=[])
 
-        def note(status, reason, entry=entry, name=name):
-            entry["evidence"].append(reason)
-            found.append((status, "service %s: %s" % (name, reason)))
+        note = _noter(entry, name, found)
 
         if not ctrs:
             note("down", "no container (expected)")
@@ -236,4 +244,3 @@ def parse_epoch(text):
     """The first line of ``text`` as epoch seconds (git's %ct), or None."""
     first = (text or "").strip().split("\n", 1)[0].strip()
     return int(first) if re.match(r"^\d{1,12}$", first) else None
-

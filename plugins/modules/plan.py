@@ -86,12 +86,18 @@ options:
     description: With O(phase=verify), the epoch second the fix was applied; alerts active before it are not new.
     type: float
 attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
   check_mode:
     support: full
-    details: Pure logic; nothing is changed in any mode.
+    description: Pure logic; the same result in check mode, and nothing is changed in any mode.
   diff_mode:
     support: none
+    description: Nothing to diff.
   platform:
+    support: full
+    description: Needs no connection to the target.
     platforms: all
 """
 

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import re
 
 SCENARIOS = ("high_error_rate", "database_connection_issues", "memory_leak", "llm_api_failures")
@@ -75,7 +76,7 @@ def _num(value, name, default=None):
         out = float(value)
     except (TypeError, ValueError):
         raise PlanError("%s: must be a number, got %r" % (name, str(value)[:40])) from None
-    if out != out or out in (float("inf"), float("-inf")):
+    if math.isnan(out) or math.isinf(out):
         raise PlanError("%s: must be a finite number" % name)
     return out
 

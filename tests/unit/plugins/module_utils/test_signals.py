@@ -143,8 +143,8 @@ def test_service_verdicts():
 
 
 def test_split_docker_timestamp():
-    assert split_docker_timestamp("2026-11-27T03:01:12.361232417Z ERROR boom") == ("2026-11-27T03:01:12.361232417Z",
-                                                                                    "ERROR boom")
+    expected = ("2026-11-27T03:01:12.361232417Z", "ERROR boom")
+    assert split_docker_timestamp("2026-11-27T03:01:12.361232417Z ERROR boom") == expected
     assert split_docker_timestamp("ERROR no stamp") == (None, "ERROR no stamp")
 
 
