@@ -212,15 +212,17 @@ ROLES = {
 # tests/unit/test_eda_alert_validation.py hold their bad-input cases.)
 from . import (  # noqa: E402
     matrix_sec_comm,  # noqa: E402 (issue 16: the communicate role)
+    matrix_sec_group,  # noqa: E402 (issue 17: the probes action group's common options)
     matrix_sec_guards,
     matrix_sec_inputs,
     matrix_sec_io,
+    matrix_sec_plan,  # noqa: E402 (issue 16: reflexion.incident.plan and the roles around it)
     matrix_sec_secrets,
     matrix_sec_signals,  # noqa: E402 (issue 16: triage signals)
 )
 
 for _area in (matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets, matrix_sec_comm,
-              matrix_sec_signals):
+              matrix_sec_signals, matrix_sec_plan, matrix_sec_group):
     for _table, _extra in ((MODULES, _area.MODULES), (ROLES, _area.ROLES)):
         _clash = set(_table) & set(_extra)
         assert not _clash, "duplicate bad-input case ids: %s" % sorted(_clash)
