@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 
 from ..conftest import BIN, ROOT, ansible_env
-from .conftest import GROUP_VARS, INVENTORY, PG, docker_inspect, git, ok, project_containers, recap, wait_until
+from .conftest import GROUP_VARS, INVENTORY, PG, compose, docker_inspect, git, ok, project_containers, recap, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.lab]
 
@@ -90,6 +90,13 @@ def alive(pids):
             return cur.fetchone()[0]
     finally:
         conn.close()
+
+
+def pg_up():
+    try:
+        return alive([]) == 0
+    except psycopg2.Error:
+        return False
 
 
 def close_all(conns):
@@ -185,3 +192,40 @@ def test_a_second_incident_gets_its_own_restart(clean_lab, run_playbook, tmp_pat
     assert app_started() == second, "the same incident restarted twice"
     restart("incident-2026-12-02-020000")
     assert app_started() != second, "the second incident of the same kind got no restart"
+
+
+@pytest.mark.parametrize("scenario,fault,step", [
+    ("memory_leak", "memory_leak", "proposed, not applied: restart "),
+    ("llm_api_failures", "llm_rate_limit", "proposed, not applied: switch to the backup API provider"),
+])
+def test_auto_mitigate_false_from_a_survey_is_a_proposal(clean_lab, run_playbook, tmp_path, scenario, fault, step):
+    inject(run_playbook, fault)
+    before = app_started()
+    # An AWX survey passes the string "false".
+    ok(run_playbook("playbooks/%s.yml" % scenario, extra_vars=scenario_vars(tmp_path, auto_mitigate="false"),
+                    inventory=INVENTORY))
+    [rec] = records(tmp_path / "incidents")
+    assert rec["status"] == "IDENTIFIED", rec
+    assert rec["notes"] == [], "a proposal recorded an applied mitigation"
+    update = status_md(tmp_path / "incidents")
+    assert step in update, update
+    assert "-e auto_mitigate=true`" in update, update
+    assert app_started() == before, "a proposal restarted the app"
+
+
+def test_database_down_proposes_the_database_restart(clean_lab, run_playbook, tmp_path):
+    db = GROUP_VARS["reflexion_db_service"]
+    compose("stop", db)
+    try:
+        ok(run_playbook("playbooks/database_connection_issues.yml", extra_vars=scenario_vars(tmp_path), inventory=INVENTORY))
+        [rec] = records(tmp_path / "incidents")
+        assert rec["status"] == "IDENTIFIED", rec
+        update = status_md(tmp_path / "incidents")
+        assert "proposed, not applied: restart the database" in update, update
+        assert "-e restart_allow_database=true`" in update, update
+        # nothing started it again: the proposal is only words
+        states = [info["State"]["Running"] for info in docker_inspect(*project_containers(db))]
+        assert states and not any(states), states
+    finally:
+        compose("start", db)  # the lab's fault=none expects a running database
+        wait_until(pg_up, timeout=120, what="PostgreSQL back")
