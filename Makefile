@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export VENV
 MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
 
-.PHONY: help setup engine lint sanity unit integration molecule test demo bench docs build clean
+.PHONY: help setup engine lint sanity unit integration molecule test demo bench bench-quick docs build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,10 @@ test: ## Everything CI runs: setup, engine, lint, sanity, unit, integration, mol
 	@scripts/test.sh
 
 bench: engine ## Run every benchmark (ours vs the reference, same run) and rewrite docs/benchmarks.md
-	python bench/run.py
+	$(BIN)/python bench/run.py
+
+bench-quick: setup ## Every benchmark once on tiny inputs (CI's check that none rots), into tests/output/bench-quick
+	$(BIN)/python bench/run.py --quick
 
 docs: setup ## Build the docs site offline (docs/_build/html)
 	@scripts/build_docs.sh

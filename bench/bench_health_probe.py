@@ -1,6 +1,6 @@
 """Benchmark health_probe against `curl -w` on a loopback HTTP server, in the same run.
 
-Usage: .venv/bin/python bench/bench_health_probe.py [--runs 5] [--targets 20]
+Usage: .venv/bin/python bench/bench_health_probe.py [--runs 5] [--targets 20] [--quick] [--out-dir DIR]
 One target: the module process vs one curl. N targets: one module call (concurrent) vs N curls in a row.
 The module runs as a process (python plugins/modules/health_probe.py args.json); Ansible's per-task
 overhead (~0.65 s) is not counted.
@@ -16,6 +16,8 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import _benchio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE = os.path.join(ROOT, "plugins", "modules", "health_probe.py")
@@ -48,7 +50,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--targets", type=int, default=20)
-    a = ap.parse_args()
+    a = _benchio.parse(ap, runs=1, targets=2)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -80,9 +82,7 @@ def main():
     print("|---|---|---|---|")
     for r in rows:
         print("| %s | %.3f | %.3f | %.2f |" % (r["case"], r["ours_s"], r["ref_s"], r["ratio"]))
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "health_probe.json"), "w") as f:
-        json.dump({"runs": a.runs, "rows": rows}, f, indent=2)
+    _benchio.write_result(a, "health_probe", {"runs": a.runs, "rows": rows})
 
 
 if __name__ == "__main__":

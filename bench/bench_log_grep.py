@@ -1,6 +1,8 @@
 """Benchmark log_grep against grep on the same files, in the same run.
 
 Usage: .venv/bin/python bench/bench_log_grep.py [--gb 1] [--big-gb 4] [--small-gb 0.4] [--gz-mb 200] [--runs 3]
+       [--recent-mb 8] [--since-recent-mb 20] [--block-mb 16] [--quick] [--out-dir DIR]
+--quick: a few MB of log, one run (the checks on the match counts still hold).
 
 Cases (targets from issue 4):
   full scan, runbook patterns, page-cached file  -> our time <= 1.0x `LC_ALL=C grep -c -E -i`
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import _benchio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE = os.path.join(ROOT, "plugins", "modules", "log_grep.py")
@@ -54,9 +58,10 @@ def block(start, step, nbytes, rnd):
     return "".join(out).encode(), t
 
 
-def write_log(path, total_bytes, last_hour_bytes, now, rnd):
-    """Old entries (before the last hour) repeated up to size, then ``last_hour_bytes`` of the last hour."""
-    old, dummy = block(now - 30 * 86400, 0.01, 16 << 20, rnd)
+def write_log(path, total_bytes, last_hour_bytes, now, rnd, block_bytes=16 << 20):
+    """Old entries (before the last hour, a ``block_bytes`` block) repeated up to size, then ``last_hour_bytes``
+    of the last hour."""
+    old, dummy = block(now - 30 * 86400, 0.01, block_bytes, rnd)
     recent, dummy = block(now - 3500, 3400.0 / (last_hour_bytes / 105.0), last_hour_bytes, rnd)
     with open(path, "wb") as f:
         written = 0
@@ -64,6 +69,11 @@ def write_log(path, total_bytes, last_hour_bytes, now, rnd):
             f.write(old)
             written += len(old)
         f.write(recent)
+
+
+def size(gb):
+    """1.0 GB as before; the quick mode's few MB as MB."""
+    return "%.1f GB" % gb if gb >= 0.1 else "%.0f MB" % (gb * 1024)
 
 
 def timed(cmd, runs, env=None, shell=False):
@@ -103,21 +113,27 @@ def main():
     ap.add_argument("--small-gb", type=float, default=0.4)
     ap.add_argument("--gz-mb", type=float, default=200)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--recent-mb", type=float, default=8)
+    ap.add_argument("--since-recent-mb", type=float, default=20)
+    ap.add_argument("--block-mb", type=float, default=16)
     ap.add_argument("--dir", default=None)
-    a = ap.parse_args()
+    a = _benchio.parse(ap, gb=0.004, big_gb=0.008, small_gb=0.004, gz_mb=2, runs=1, recent_mb=0.5,
+                       since_recent_mb=0.5, block_mb=0.25)
+    mb = 1 << 20
+    block_bytes = int(a.block_mb * mb)
     rnd = random.Random(4)
     now = time.time()
     tmp = tempfile.mkdtemp(prefix="bench_log_grep_", dir=a.dir)
     rows = []
     try:
         full = os.path.join(tmp, "full.log")
-        write_log(full, int(a.gb * (1 << 30)), 8 << 20, now, rnd)
+        write_log(full, int(a.gb * (1 << 30)), int(a.recent_mb * mb), now, rnd, block_bytes)
         cat_to_cache(full)
         for preset, rx in (("errors", "error"), ("network", "timeout|connection|failed")):
             g, gout = timed(["grep", "-c", "-E", "-i", rx, full], a.runs)
             o, res = ours(tmp, {"paths": [full], "patterns": [preset]}, a.runs)
             assert res["total_matches"] == int(gout), (res["total_matches"], gout)
-            rows.append(dict(case="full scan %.1f GB, %s" % (a.gb, preset), ours_s=o, ref="LC_ALL=C grep -c -E -i",
+            rows.append(dict(case="full scan %s, %s" % (size(a.gb), preset), ours_s=o, ref="LC_ALL=C grep -c -E -i",
                              ref_s=g, ratio=o / g, target="ours/ref <= 1.0", met=o / g <= 1.0,
                              matches=res["total_matches"]))
         gz = os.path.join(tmp, "app.log.2.gz")
@@ -138,8 +154,8 @@ def main():
                          matches=res["total_matches"]))
         os.unlink(full)
         big, small = os.path.join(tmp, "big.log"), os.path.join(tmp, "small.log")
-        write_log(big, int(a.big_gb * (1 << 30)), 20 << 20, now, random.Random(9))
-        write_log(small, int(a.small_gb * (1 << 30)), 20 << 20, now, random.Random(9))
+        write_log(big, int(a.big_gb * (1 << 30)), int(a.since_recent_mb * mb), now, random.Random(9), block_bytes)
+        write_log(small, int(a.small_gb * (1 << 30)), int(a.since_recent_mb * mb), now, random.Random(9), block_bytes)
         cat_to_cache(small)
         cat_to_cache(big)
         # "1h" as of generation, fixed, so both files see exactly the same window however long runs take
@@ -149,10 +165,10 @@ def main():
         osm, rs = ours(tmp, dict(args, paths=[small]), a.runs)
         assert rb["counts"] == rs["counts"], (rb["counts"], rs["counts"])
         g, _gout = timed(["grep", "-c", "-E", "-i", "-e", "error", "-e", "timeout|connection|failed", big], 1)
-        rows.append(dict(case="since 1h: %.1f GB vs %.1f GB log" % (a.big_gb, a.small_gb), ours_s=ob,
-                         ref="same on %.1f GB" % a.small_gb, ref_s=osm, ratio=ob / osm,
+        rows.append(dict(case="since 1h: %s vs %s log" % (size(a.big_gb), size(a.small_gb)), ours_s=ob,
+                         ref="same on %s" % size(a.small_gb), ref_s=osm, ratio=ob / osm,
                          target="within 10%", met=abs(ob / osm - 1) <= 0.10, matches=rb["total_matches"]))
-        rows.append(dict(case="since 1h on %.1f GB vs full grep" % a.big_gb, ours_s=ob, ref="grep -c (full file)",
+        rows.append(dict(case="since 1h on %s vs full grep" % size(a.big_gb), ours_s=ob, ref="grep -c (full file)",
                          ref_s=g, ratio=g / ob, target="speed-up >= 20x", met=g / ob >= 20, matches=rb["total_matches"]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -161,9 +177,7 @@ def main():
     for r in rows:
         print("| %s | %.3f | %s | %.3f | %.2f | %s | %s |" % (r["case"], r["ours_s"], r["ref"], r["ref_s"], r["ratio"],
                                                               r["target"], "yes" if r["met"] else "NO"))
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "log_grep.json"), "w") as f:
-        json.dump({"runs": a.runs, "cpus": os.cpu_count(), "rows": rows}, f, indent=2)
+    _benchio.write_result(a, "log_grep", {"runs": a.runs, "cpus": os.cpu_count(), "rows": rows})
 
 
 if __name__ == "__main__":

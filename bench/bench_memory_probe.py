@@ -1,6 +1,8 @@
 """Benchmark memory_probe against `ps aux --sort=-%mem | head` and itself with 50 vs 1 container, in one run.
 
-Usage: .venv/bin/python bench/bench_memory_probe.py [--runs 7] [--procs 500] [--containers 50]
+Usage: .venv/bin/python bench/bench_memory_probe.py [--runs 7] [--procs 500] [--containers 50] [--quick] [--out-dir DIR]
+--quick: 5 extra processes, one run, no container (--containers 0 skips the container case; --quick --containers 1
+runs it with one container, the lightest check of that path).
 
 What is measured:
   * "in-process": the module's own work - MemoryProbe(params).run() (read /proc/meminfo, statm of every process,
@@ -26,6 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "collections"))
 MODULE = os.path.join(ROOT, "plugins", "modules", "memory_probe.py")
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
+
+import _benchio  # noqa: E402
 
 from ansible_collections.reflexion.incident.plugins.module_utils._probe_memory import MemoryProbe, argument_spec  # noqa: E402
 
@@ -65,7 +69,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--procs", type=int, default=500)
     ap.add_argument("--containers", type=int, default=50)
-    a = ap.parse_args()
+    a = _benchio.parse(ap, runs=1, procs=5, containers=0)
     tmp = tempfile.mkdtemp(prefix="bench_mem_")
     sleepers = []
     names = ["rxi-mem-bench-%02d" % i for i in range(a.containers)]
@@ -84,31 +88,33 @@ def main():
             proc_.wait()
         sleepers = []
 
-        for n in names:
-            subprocess.run(["docker", "run", "-d", "--name", n, "--memory", "32m", "debian:bookworm-slim", "sleep",
-                            "infinity"], capture_output=True, check=True)
-        many_result = MemoryProbe(params(containers=True, container_names=names, top=1)).run()
-        assert len(many_result["containers"]) == len(names), many_result["containers_error"]
-        # interleaved, so that load from other work on the machine hits both sides alike
-        t_one, t_many = [], []
-        for _dummy in range(a.runs):
-            for names_, acc in ((names[:1], t_one), (names, t_many)):
-                t = time.perf_counter()
-                MemoryProbe(params(containers=True, container_names=names_, top=1)).run()
-                acc.append(time.perf_counter() - t)
-        one, many = statistics.median(t_one), statistics.median(t_many)
-        t = time.perf_counter()
-        subprocess.run(["docker", "stats", "--no-stream"] + names, capture_output=True, check=True)
-        docker_stats = time.perf_counter() - t
-        rows.append(dict(case="container memory, %d containers vs 1" % len(names), ours_s=many, ref_s=one,
-                         ref="memory_probe with 1 container", ratio=many / one, target=1.5,
-                         note="`docker stats --no-stream` on the same %d containers: %.2f s (one run)"
-                         % (len(names), docker_stats), source=many_result["containers"][0]["source"]))
+        if names:  # --containers 0 (the quick default): no container case, no Docker engine needed
+            for n in names:
+                subprocess.run(["docker", "run", "-d", "--name", n, "--memory", "32m", "debian:bookworm-slim", "sleep",
+                                "infinity"], capture_output=True, check=True)
+            many_result = MemoryProbe(params(containers=True, container_names=names, top=1)).run()
+            assert len(many_result["containers"]) == len(names), many_result["containers_error"]
+            # interleaved, so that load from other work on the machine hits both sides alike
+            t_one, t_many = [], []
+            for _dummy in range(a.runs):
+                for names_, acc in ((names[:1], t_one), (names, t_many)):
+                    t = time.perf_counter()
+                    MemoryProbe(params(containers=True, container_names=names_, top=1)).run()
+                    acc.append(time.perf_counter() - t)
+            one, many = statistics.median(t_one), statistics.median(t_many)
+            t = time.perf_counter()
+            subprocess.run(["docker", "stats", "--no-stream"] + names, capture_output=True, check=True)
+            docker_stats = time.perf_counter() - t
+            rows.append(dict(case="container memory, %d containers vs 1" % len(names), ours_s=many, ref_s=one,
+                             ref="memory_probe with 1 container", ratio=many / one, target=1.5,
+                             note="`docker stats --no-stream` on the same %d containers: %.2f s (one run)"
+                             % (len(names), docker_stats), source=many_result["containers"][0]["source"]))
     finally:
         for proc_ in sleepers:
             proc_.kill()
             proc_.wait()
-        subprocess.run(["docker", "rm", "-f"] + names, capture_output=True, check=False)
+        if names:
+            subprocess.run(["docker", "rm", "-f"] + names, capture_output=True, check=False)
     print("| case | ours (median) | reference | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -121,8 +127,7 @@ def main():
                   % (r["process_s"] * 1000, r["process_ratio"]))
         if "note" in r:
             print("\n%s; read from %s" % (r["note"], r["source"]))
-    with open(os.path.join(ROOT, "bench", "results", "memory_probe.json"), "w") as f:
-        json.dump(dict(runs=a.runs, rows=rows), f, indent=2)
+    _benchio.write_result(a, "memory_probe", dict(runs=a.runs, rows=rows))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark pg_activity_probe against a bare psycopg2 connect plus the same queries, in one run.
 
-Usage: .venv/bin/python bench/bench_pg_activity.py [--runs 15] [--sessions 40]
+Usage: .venv/bin/python bench/bench_pg_activity.py [--runs 15] [--sessions 20] [--process-runs 5] [--quick]
+       [--out-dir DIR]
 
 A throwaway PostgreSQL 15 (initdb in a temp dir, free loopback port, see tests/integration/pg_redis_servers.py)
 with --sessions idle client sessions, so pg_stat_activity has rows to read.
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 MODULE = os.path.join(ROOT, "plugins", "modules", "pg_activity_probe.py")
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
 
+import _benchio  # noqa: E402
 import psycopg2  # noqa: E402
 from integration.pg_redis_servers import MONITOR_PASSWORD, postgres_server  # noqa: E402
 
@@ -39,7 +41,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--sessions", type=int, default=20)
-    a = ap.parse_args()
+    ap.add_argument("--process-runs", type=int, default=5)
+    a = _benchio.parse(ap, runs=1, sessions=2, process_runs=1)
     with postgres_server() as pg:
         held = [pg.connect(application_name="rxi-bench-%d" % i) for i in range(a.sessions)]
         args = pg.monitor_args()
@@ -78,7 +81,7 @@ def main():
                 fn()
                 acc.append(time.perf_counter() - t)
         o, b = statistics.median(t_ours), statistics.median(t_bare)
-        proc = statistics.median([_timed(process) for _dummy in range(5)])
+        proc = statistics.median([_timed(process) for _dummy in range(a.process_runs)])
         for c in held:
             c.close()
     row = dict(case="pg_activity_probe incl. connect, %d sessions" % a.sessions, ours_s=o, ref_s=b, ratio=o / b,
@@ -88,8 +91,7 @@ def main():
     print("| %s | %.2f ms | %.2f ms | %.2fx | <= 1.3x | %s |" % (row["case"], o * 1000, b * 1000, o / b,
                                                                  "yes" if o / b <= 1.3 else "NO"))
     print("\nAs a process (interpreter + AnsibleModule start-up included): %.1f ms" % (proc * 1000))
-    with open(os.path.join(ROOT, "bench", "results", "pg_activity.json"), "w") as f:
-        json.dump(dict(runs=a.runs, rows=[row]), f, indent=2)
+    _benchio.write_result(a, "pg_activity", dict(runs=a.runs, rows=[row]))
 
 
 def _timed(fn):

@@ -1,6 +1,6 @@
 """Benchmark redis_probe against `redis-cli ping` as a process, in one run.
 
-Usage: .venv/bin/python bench/bench_redis_probe.py [--runs 21]
+Usage: .venv/bin/python bench/bench_redis_probe.py [--runs 21] [--process-runs 5] [--quick] [--out-dir DIR]
 
 A throwaway redis-server on a free loopback port.
 What is measured:
@@ -26,9 +26,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 MODULE = os.path.join(ROOT, "plugins", "modules", "redis_probe.py")
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "collections"))
 
+import _benchio  # noqa: E402
 from integration.pg_redis_servers import redis_server  # noqa: E402
 
-from ansible_collections.reflexion.incident.plugins.modules.redis_probe import RedisProbe  # noqa: E402
+# the probe's class and argument spec live in module_utils/_probe_redis.py (the module is a thin main())
+from ansible_collections.reflexion.incident.plugins.module_utils._probe_redis import RedisProbe, argument_spec  # noqa: E402
 
 
 def timed(fn):
@@ -40,11 +42,12 @@ def timed(fn):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
-    a = ap.parse_args()
+    ap.add_argument("--process-runs", type=int, default=5)
+    a = _benchio.parse(ap, runs=1, process_runs=1)
     with redis_server() as srv:
-        params = dict(login_host=srv.host, login_port=srv.port, login_user=None, login_password=None, db=0, tls=False,
-                      validate_certs=True, ca_certs=None, connect_timeout=2.0, pings=5, slow_ms=50.0,
-                      memory_degraded_pct=90.0, fail_on_unhealthy=False, max_workers=16)
+        # every option's default as AnsibleModule fills it in (an option added later is not missed), then ours
+        params = {name: spec.get("default") for name, spec in argument_spec().items()}
+        params.update(login_host=srv.host, login_port=srv.port, pings=5)
 
         def ours():
             assert RedisProbe(params).run()["connectable"]
@@ -64,8 +67,11 @@ def main():
         for _dummy in range(a.runs):
             t_ours.append(timed(ours))
             t_cli.append(timed(cli))
-        proc = statistics.median([timed(lambda: subprocess.run([sys.executable, MODULE, path], env=ENV,
-                                                               capture_output=True, check=True)) for _dummy in range(5)])
+
+        def process():
+            subprocess.run([sys.executable, MODULE, path], env=ENV, capture_output=True, check=True)
+
+        proc = statistics.median([timed(process) for _dummy in range(a.process_runs)])
     o, c = statistics.median(t_ours), statistics.median(t_cli)
     row = dict(case="redis_probe (5 pings + INFO) vs redis-cli ping", ours_s=o, ref_s=c, ratio=o / c, target=1.5,
                process_s=proc, process_ratio=proc / c)
@@ -75,8 +81,7 @@ def main():
                                                                  "yes" if o / c <= 1.5 else "NO"))
     print("\nAs a process (interpreter + AnsibleModule + redis-py start-up included): %.1f ms, %.1fx redis-cli"
           % (proc * 1000, proc / c))
-    with open(os.path.join(ROOT, "bench", "results", "redis_probe.json"), "w") as f:
-        json.dump(dict(runs=a.runs, rows=[row]), f, indent=2)
+    _benchio.write_result(a, "redis_probe", dict(runs=a.runs, rows=[row]))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ host has for the probes (python3 with psycopg2, redis, prometheus_client), so ev
 every host, as in a real triage. Nothing leaves loopback: every URL and port points at 127.0.0.1, where
 nothing listens inside the containers, so each probe answers at once and the figures are Ansible's cost.
 
-Writes bench/results/triage.json. Usage: python bench/bench_triage.py [--sizes 1,10,50,100] [--runs 3]
+Writes bench/results/triage.json. Usage: python bench/bench_triage.py [--sizes 1,10,50,100] [--runs 3] [--quick]
+[--out-dir DIR]. --quick: the localhost case once, no fleet (--sizes '' ; no Docker engine needed).
 """
 
 import argparse
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import _benchio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -114,19 +117,7 @@ def inventory(names, path):
             f.write("%s ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n" % name)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="1,10,50,100")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    rows = []
-    local_inv = os.path.join(ROOT, "inventories", "local")
-    ping_s, dummy = median_runs(playbook("bench/playbooks/ping.yml", local_inv, {}), args.runs)
-    tri_s, tri_signal = median_runs(playbook("playbooks/triage.yml", local_inv, LOCAL_VARS), args.runs)
-    rows.append({"case": "triage on localhost vs one-task ping playbook", "ours_s": tri_s, "ref_s": ping_s,
-                 "ratio": tri_s / ping_s, "target": "<= 2.0", "met": tri_s / ping_s <= 2.0,
-                 "first_signal_s": tri_signal})
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+def fleet(sizes, runs, rows):
     ensure_image()
     stop_fleet()
     base = None
@@ -137,7 +128,7 @@ def main():
                 names = start_fleet(n)
                 inv = os.path.join(tmp, "fleet-%d.ini" % n)
                 inventory(names, inv)
-                wall, signal = median_runs(playbook("playbooks/triage.yml", inv, FLEET_VARS, forks=50), max(1, args.runs - 1))
+                wall, signal = median_runs(playbook("playbooks/triage.yml", inv, FLEET_VARS, forks=50), max(1, runs - 1))
                 base = base or wall
                 rows.append({"case": "fleet triage, %d host(s)" % n, "ours_s": wall, "ref_s": base,
                              "ratio": wall / base, "target": "100 hosts <= 4x 1 host" if n == 100 else "",
@@ -146,11 +137,26 @@ def main():
                 print(rows[-1], flush=True)
     finally:
         stop_fleet()
-    out = os.path.join(ROOT, "bench", "results", "triage.json")
-    with open(out, "w") as f:
-        json.dump({"runs": args.runs, "forks": 50, "note": (
-            "ours_s/ref_s in seconds (medians). Fleet rows compare with the 1-host run. first_signal_s: from "
-            "ansible-playbook start to the severity banner."), "rows": rows}, f, indent=2)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,50,100")
+    parser.add_argument("--runs", type=int, default=3)
+    args = _benchio.parse(parser, runs=1, sizes="")
+    rows = []
+    local_inv = os.path.join(ROOT, "inventories", "local")
+    ping_s, dummy = median_runs(playbook("bench/playbooks/ping.yml", local_inv, {}), args.runs)
+    tri_s, tri_signal = median_runs(playbook("playbooks/triage.yml", local_inv, LOCAL_VARS), args.runs)
+    rows.append({"case": "triage on localhost vs one-task ping playbook", "ours_s": tri_s, "ref_s": ping_s,
+                 "ratio": tri_s / ping_s, "target": "<= 2.0", "met": tri_s / ping_s <= 2.0,
+                 "first_signal_s": tri_signal})
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if sizes:  # the fleet needs the Docker engine and the fleet image; --sizes '' (quick) skips it
+        fleet(sizes, args.runs, rows)
+    _benchio.write_result(args, "triage", {"runs": args.runs, "forks": 50, "note": (
+        "ours_s/ref_s in seconds (medians). Fleet rows compare with the 1-host run. first_signal_s: from "
+        "ansible-playbook start to the severity banner."), "rows": rows})
     for row in rows:
         print(row)
 

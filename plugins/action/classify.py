@@ -18,7 +18,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_dict
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
+from ansible_collections.reflexion.incident.plugins.plugin_utils._severity import (
     FACTS,
     SEVERITIES,
     ProbeResultError,

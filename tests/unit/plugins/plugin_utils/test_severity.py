@@ -1,8 +1,11 @@
 """Table-driven tests: every row of the runbook's severity table, from probe results to P0-P3."""
 
+import os
+import re
+
 import pytest
 
-from ansible_collections.reflexion.incident.plugins.module_utils._severity import (
+from ansible_collections.reflexion.incident.plugins.plugin_utils._severity import (
     DEFAULT_THRESHOLDS,
     ProbeResultError,
     ThresholdError,
@@ -316,3 +319,21 @@ def test_unforeseen_shapes_still_name_the_probe():
     # a component entry keyed by a number next to a string key: sorting used to raise TypeError
     out = classify(probes={"health": {"status": "degraded", "components": {1: "down", "db": {"status": "down"}}}})
     assert out["severity"] == "P1"
+
+
+PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "plugins")
+
+
+def test_severity_is_controller_side_code_in_plugin_utils():
+    """Only the classify action plugin (controller) uses the table: it lives in plugin_utils, and nothing that
+    ships to the target host (modules, module_utils) imports plugin_utils."""
+    assert os.path.isfile(os.path.join(PLUGINS, "plugin_utils", "_severity.py"))
+    assert not os.path.exists(os.path.join(PLUGINS, "module_utils", "_severity.py"))
+    offenders = []
+    for folder in ("modules", "module_utils"):
+        for name in sorted(os.listdir(os.path.join(PLUGINS, folder))):
+            if name.endswith(".py"):
+                with open(os.path.join(PLUGINS, folder, name)) as f:
+                    if re.search(r"plugins\.plugin_utils|_severity import", f.read()):
+                        offenders.append("%s/%s" % (folder, name))
+    assert offenders == []

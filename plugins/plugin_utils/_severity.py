@@ -2,7 +2,7 @@
 # Copyright: reflexion.incident contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
-# PRIVATE: this module_utils is internal to reflexion.incident. Its API may change in any
+# PRIVATE: this plugin_utils is internal to reflexion.incident. Its API may change in any
 # release without notice; do not import it from other collections.
 """The runbook's severity table as pure, table-driven logic.
 
