@@ -14,10 +14,9 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_dict
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.reflexion.incident.plugins.plugin_utils._action import ControllerAction
 from ansible_collections.reflexion.incident.plugins.plugin_utils._severity import (
     FACTS,
     SEVERITIES,
@@ -63,13 +62,8 @@ def wrong_type(args):
     return None
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Classify on the controller: no module is transferred and no connection is made."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -78,10 +72,9 @@ class ActionModule(ActionBase):
         if msg:
             result.update(failed=True, msg=msg)
             return result
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, msg=str(exc).split("\n", maxsplit=1)[0])
+        args, msg = self.validated(ARGUMENT_SPEC)
+        if msg:
+            result.update(failed=True, msg=msg)
             return result
         probes = dict((name, args.get(name)) for name in PROBE_OPTIONS)
         try:

@@ -14,9 +14,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.reflexion.incident.plugins.plugin_utils._action import ControllerAction
 from ansible_collections.reflexion.incident.plugins.plugin_utils._plan import SCENARIOS, PlanError, check, plan
 
 ARGUMENT_SPEC = dict(
@@ -33,22 +31,16 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Plan (or check) on the controller: no module is transferred and no connection is made."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, msg=str(exc).split("\n", maxsplit=1)[0])
+        args, msg = self.validated(ARGUMENT_SPEC)
+        if msg:
+            result.update(failed=True, msg=msg)
             return result
         for key, value in args["evidence"].items():
             # every probe triage_probe runs may be passed; the plan reads the ones its scenarios need

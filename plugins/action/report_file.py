@@ -17,7 +17,8 @@ import stat
 import tempfile
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.reflexion.incident.plugins.plugin_utils._action import ControllerAction
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -72,13 +73,8 @@ def octal(value, name):
     return mode
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Write one file on the controller: no module is transferred and no connection is made."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
