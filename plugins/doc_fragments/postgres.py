@@ -65,6 +65,8 @@ options:
   connect_timeout:
     description:
       - Seconds allowed to connect.
+      - In M(reflexion.incident.pg_activity_probe), its O(reflexion.incident.pg_activity_probe#module:timeout)
+        caps this value when set.
     type: int
     default: 5
 requirements:

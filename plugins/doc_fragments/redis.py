@@ -35,18 +35,16 @@ options:
     type: int
     default: 0
   tls:
-    description: Connect with TLS.
+    description: Connect with TLS (O(validate_certs) then says whether the server's certificate is verified).
     type: bool
     default: false
-  validate_certs:
-    description: With O(tls=true), verify the server's certificate.
-    type: bool
-    default: true
   ca_certs:
     description: With O(tls=true), a file of trusted certificate authorities.
     type: path
   connect_timeout:
-    description: Seconds allowed to connect and for each command.
+    description:
+      - Seconds allowed to connect and for each command.
+      - O(timeout), when set, is the probe's total deadline and caps this value.
     type: float
     default: 2.0
 requirements:

@@ -34,7 +34,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils import (
     _probe_redis,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._postgres import ensure_psycopg2
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import ms_since, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import INHERITED_OPTIONS, ms_since, worst_status
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import url_passwords
 from ansible_collections.reflexion.incident.plugins.module_utils._redis import ensure_redis
 
@@ -152,6 +152,11 @@ def prepare(params):
         raw = dict(raw)
         for key, value in FORCED.get(name, {}).items():
             raw.setdefault(key, value)
+        # the batch's common options (timeout, validate_certs, max_workers: set at the top level or through
+        # module_defaults for group/reflexion.incident.probes) apply to every probe that does not set its own
+        for key in INHERITED_OPTIONS:
+            if params.get(key) is not None:
+                raw.setdefault(key, params[key])
         result = ArgumentSpecValidator(spec).validate(raw)
         # collect the secrets first, so even a rejected probe's values are masked in the failure
         secrets |= secrets_of(spec, result.validated_parameters)

@@ -16,10 +16,35 @@ from concurrent.futures import ThreadPoolExecutor
 # Worst last. A deployment is as healthy as its sickest target.
 STATUS_ORDER = ("healthy", "degraded", "down")
 
+# The options every member of the ``probes`` action group accepts, so that
+# ``module_defaults: {group/reflexion.incident.probes: {timeout: 5, validate_certs: false}}`` never fails a
+# member with "Unsupported parameters". ``timeout`` has no default here: each probe puts its own in when
+# the option is not set (resolve_timeout), and documents it (doc fragment reflexion.incident.probe).
 PROBE_COMMON_SPEC = dict(
     fail_on_unhealthy=dict(type="bool", default=False),
     max_workers=dict(type="int", default=16),
+    timeout=dict(type="float"),
+    validate_certs=dict(type="bool", default=True),
 )
+
+# The common options triage_probe passes down to a sub-probe that does not set them itself.
+INHERITED_OPTIONS = ("timeout", "validate_certs", "max_workers")
+
+
+def resolve_timeout(module, default, low=0.0, high=None):
+    """Put the probe's own default for ``timeout`` in module.params when the option is not set, and check
+    the value: more than ``low`` and at most ``high`` seconds (when given). ``default`` None keeps it unset
+    (no extra deadline for that probe). Returns the value."""
+    value = module.params.get("timeout")
+    if value is None:
+        value = default
+    if value is not None:
+        if not value > low or (high is not None and value > high):
+            bound = " and at most %g seconds" % high if high is not None else " seconds"
+            module.fail_json(msg="timeout: must be more than %g%s, got %s" % (low, bound, value))
+        value = float(value)
+    module.params["timeout"] = value
+    return value
 
 
 def worst_status(statuses, default="healthy"):

@@ -27,7 +27,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     compile_patterns,
     parse_time_spec,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout, worst_status
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 from ansible_collections.reflexion.incident.plugins.module_utils._signals import (
     container_state,
@@ -35,6 +35,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._signals import
     split_docker_timestamp,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 20.0
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -253,6 +256,7 @@ class ContainerProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT, high=300)
     if not p["compose_project"] or not re.match(r"^[a-z0-9][a-z0-9_.-]*$", p["compose_project"]):
         module.fail_json(msg="compose_project: must be a compose project name (lowercase letters, digits, '-', '_', "
                              "'.'), got %r" % (p["compose_project"],))
@@ -322,7 +326,6 @@ def argument_spec():
         services=dict(type="list", elements="str", default=[]),
         docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
         restart_window=dict(type="str", default="1h"),
-        timeout=dict(type="float", default=20.0),
         logs=dict(type="dict", options=LOGS_SPEC),
     )
     spec.update(PROBE_COMMON_SPEC)

@@ -18,7 +18,7 @@ import subprocess
 import time
 
 from ansible_collections.reflexion.incident.plugins.module_utils._logs import parse_time_spec
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 from ansible_collections.reflexion.incident.plugins.module_utils._signals import (
     GIT_LOG_FORMAT,
@@ -26,6 +26,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._signals import
     parse_git_log,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 10.0
 
 MAX_COUNT = 100
 OUTPUT_CAP = 1 << 20
@@ -119,6 +122,7 @@ class DeployProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT, high=300)
     if not p["path"] or not os.path.isabs(p["path"]) or "\x00" in p["path"]:
         module.fail_json(msg="path: must be an absolute path to the deployment checkout, got %r" % (p["path"],))
     if not 1 <= p["count"] <= MAX_COUNT:
@@ -138,7 +142,6 @@ def argument_spec():
         path=dict(type="path", required=True),
         count=dict(type="int", default=10),
         recent_window=dict(type="str", default="24h"),
-        timeout=dict(type="float", default=10.0),
     )
     spec.update(PROBE_COMMON_SPEC)
     return spec

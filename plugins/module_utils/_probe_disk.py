@@ -15,7 +15,7 @@ import os
 import threading
 import time
 
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, worst_status
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout, worst_status
 from ansible_collections.reflexion.incident.plugins.module_utils._signals import (
     disk_usage,
     human_size,
@@ -23,6 +23,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._signals import
     parse_mounts,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 5.0
 
 MOUNTS_FILE = "/proc/self/mounts"
 MAX_PATHS = 64
@@ -130,6 +133,7 @@ class DiskProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT, high=300)
     if not p["paths"]:
         module.fail_json(msg="paths: give at least one path (the log directory, the compose project directory...)")
     if len(p["paths"]) > MAX_PATHS:
@@ -148,7 +152,6 @@ def argument_spec():
     spec = dict(
         paths=dict(type="list", elements="path", required=True),
         full_pct=dict(type="float", default=90.0),
-        timeout=dict(type="float", default=5.0),
     )
     spec.update(PROBE_COMMON_SPEC)
     return spec

@@ -24,9 +24,13 @@ from ansible_collections.reflexion.incident.plugins.module_utils._http import (
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     PROBE_COMMON_SPEC,
     fan_out,
+    resolve_timeout,
     summarize,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 5.0
 
 
 class HealthProbe(object):
@@ -79,6 +83,7 @@ class HealthProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT)
     if not p["urls"]:
         module.fail_json(msg="urls: give at least one URL")
     for url in p["urls"]:
@@ -111,11 +116,9 @@ def argument_spec():
         urls=dict(type="list", elements="str", required=True, aliases=["url"]),
         method=dict(type="str", default="GET", choices=["GET", "HEAD", "POST"]),
         headers=dict(type="dict", default={}, no_log=True),
-        timeout=dict(type="float", default=5.0),
         retries=dict(type="int", default=0),
         delay=dict(type="float", default=1.0),
         status_codes=dict(type="list", elements="int", default=[200]),
-        validate_certs=dict(type="bool", default=True),
         detailed=dict(type="bool", default=False),
         slow_ms=dict(type="float", default=2000.0),
     )

@@ -34,11 +34,15 @@ from ansible_collections.reflexion.incident.plugins.module_utils._llm import (
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     PROBE_COMMON_SPEC,
     fan_out,
+    resolve_timeout,
     summarize,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact as redact_text
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import secret_variants
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 5.0
 
 
 def env_secrets():
@@ -130,6 +134,7 @@ class LlmApiProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT)
     if not p["providers"]:
         module.fail_json(msg="providers: give at least one provider (openai, anthropic)")
     names = [prov["name"] for prov in p["providers"]]
@@ -170,8 +175,6 @@ def argument_spec():
         ),
         call=dict(type="str", default="models", choices=["models", "completion"]),
         slow_ms=dict(type="float", default=5000.0),
-        timeout=dict(type="float", default=5.0),
-        validate_certs=dict(type="bool", default=True),
     )
     spec.update(PROBE_COMMON_SPEC)
     return spec

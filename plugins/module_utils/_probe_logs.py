@@ -36,8 +36,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
     timestamp_format,
     usable_cpus,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 _ROTATED = re.compile(r"^(?:\.\d+|-\d{8}(?:\d{2})?)(?:\.gz)?$")
 _SEEK_MIN = 4 << 20
@@ -89,10 +90,31 @@ UNPARSED_WARNING = ("%d line(s) and not one timestamp log_grep recognises (ISO 8
                     "so it was scanned whole")
 
 
+# The total scan deadline when O(timeout) is not set (seconds).
+DEFAULT_TIMEOUT = 300.0
+
+
+class DeadlineScan(FileScan):
+    """A FileScan that stops (``done``, ``timed_out``) once the probe's total deadline has passed: the
+    readers stop feeding when ``done`` is set, so a huge or endless file cannot hold the probe."""
+
+    def __init__(self, deadline, *args):
+        super(DeadlineScan, self).__init__(*args)
+        self.deadline = deadline
+        self.timed_out = False
+
+    def feed(self, block, end=None):
+        if not self.done and time.monotonic() >= self.deadline:
+            self.done = self.timed_out = True
+            return
+        super(DeadlineScan, self).feed(block, end)
+
+
 class LogGrep(object):
     def __init__(self, params, patterns, since, until):
         self.p = params
         self.patterns = patterns
+        self.deadline = None
         self.since = since
         self.until = until
 
@@ -153,7 +175,7 @@ class LogGrep(object):
         if not gz and b"\x00" in head:
             entry["skipped"] = "binary file (NUL bytes)"
             return entry, None
-        scan = FileScan(self.patterns, p["tail"], p["max_line_length"], self.since, self.until)
+        scan = DeadlineScan(self.deadline, self.patterns, p["tail"], p["max_line_length"], self.since, self.until)
         scan.workers = 1
         try:
             entry["warnings"].extend(self._read(real, st, gz, scan, self.since))
@@ -161,7 +183,7 @@ class LogGrep(object):
                     and (scan.lines or scan.skipped_lines):
                 # Not one line could be placed in time: never report such a file as quiet. Scan it whole.
                 if self.since is not None:
-                    scan = FileScan(self.patterns, p["tail"], p["max_line_length"], None, None)
+                    scan = DeadlineScan(self.deadline, self.patterns, p["tail"], p["max_line_length"], None, None)
                     scan.workers = 1
                     entry["warnings"] = self._read(real, st, gz, scan, None)
                 entry["unparsed_timestamps"] = scan.lines
@@ -170,6 +192,9 @@ class LogGrep(object):
             entry["skipped"] = "read error: %s" % (exc.strerror or exc)
             return entry, None
         entry["workers"] = scan.workers
+        if scan.timed_out:
+            entry["warnings"].append("[truncated] the deadline of %gs passed: only the first %d byte(s) were scanned"
+                                     % (p["timeout"], scan.bytes))
         first_line = head.split(b"\n", 1)[0] if not gz else b""
         entry["timestamp_format"] = timestamp_format(first_line) if first_line else None
         if gz and scan.tail:
@@ -186,17 +211,27 @@ class LogGrep(object):
 
     def run(self):
         p = self.p
+        self.deadline = time.monotonic() + p["timeout"]
         files = expand_paths(p["paths"], p["include_rotated"])
         counts = [0] * len(self.patterns)
         total = 0
         tail = []
         sigs = None
         entries = []
+        timed_out = False
         for path, root in files:
+            if time.monotonic() >= self.deadline:
+                timed_out = True
+                entries.append({"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0,
+                                "compressed": False, "timestamp_format": None, "workers": 1, "warnings": [],
+                                "skipped": "not scanned: the deadline of %gs passed" % p["timeout"],
+                                "unparsed_timestamps": 0, "outside_root": False})
+                continue
             entry, scan = self.scan_file(path, root)
             entries.append(entry)
             if scan is None:
                 continue
+            timed_out = timed_out or scan.timed_out
             total += scan.total
             counts = [a + b for a, b in zip(counts, scan.counts)]
             for m in scan.tail:
@@ -220,7 +255,7 @@ class LogGrep(object):
         unparsed = [e for e in entries if e["unparsed_timestamps"]]
         if not files:
             status, reason = "degraded", "no file matches %s" % ", ".join(p["paths"])
-        elif not read and any(not e["skipped"].startswith("last written") for e in entries):
+        elif not read and not timed_out and any(not e["skipped"].startswith("last written") for e in entries):
             status, reason = "degraded", "no file could be read: %s" % "; ".join(
                 "%s: %s" % (e["path"], e["skipped"]) for e in entries)
         elif total == 0:
@@ -231,6 +266,14 @@ class LogGrep(object):
             if signatures:
                 reason += "; top: %s (%d)" % (signatures[0]["signature"][:120], signatures[0]["count"])
         warnings = []
+        if timed_out:
+            note = ("[truncated] the scan deadline of %gs (timeout) passed: the counts are partial"
+                    % p["timeout"])
+            reason += "; " + note
+            warnings.append(note)
+            if status == "healthy":
+                # a partial scan without a match is not evidence of health
+                status = "degraded"
         if unparsed:
             note = ("%d file(s) have no timestamp log_grep recognises (%s): scanned without the since/until window"
                     % (len(unparsed), ", ".join(e["path"] for e in unparsed[:5])))
@@ -251,6 +294,7 @@ class LogGrep(object):
             window={"since": iso(self.since), "until": iso(self.until)},
             unparsed_timestamps=sum(e["unparsed_timestamps"] for e in entries),
             outside_root=[e["path"] for e in outside],
+            timeout=p["timeout"], timed_out=timed_out,
         )
         if warnings:
             result["warnings"] = warnings
@@ -263,6 +307,8 @@ MAX_COUNT = 100000
 
 def validate(module):
     p = module.params
+    require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT)
     if not p["paths"]:
         module.fail_json(msg="paths: give at least one file or glob")
     if not p["patterns"]:

@@ -39,6 +39,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._memory import 
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     PROBE_COMMON_SPEC,
     fan_out,
+    resolve_timeout,
     worst_status,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
@@ -66,7 +67,11 @@ class MemoryProbe(object):
     def docker_api(self):
         if self.api is None and self.containers_error is None:
             try:
-                self.api = docker_api_client(self.p["docker_host"])
+                if self.p.get("timeout") is None:
+                    self.api = docker_api_client(self.p["docker_host"])
+                else:
+                    # each Engine call waits at most the probe's timeout (whole seconds, at least 1)
+                    self.api = docker_api_client(self.p["docker_host"], timeout=max(1, int(min(self.p["timeout"], 10) + 0.999)))
                 self.api.ping()
             except ImportError:
                 self.containers_error = "the Docker SDK for Python (docker) is not installed"
@@ -114,9 +119,15 @@ class MemoryProbe(object):
         started = time.monotonic()
         rss_series, ctr_series = {}, {}
         host = containers = None
+        deadline = None if p.get("timeout") is None else started + p["timeout"]
+        taken = 0
         for i in range(p["samples"]):
             if i:
+                if deadline is not None and time.monotonic() + p["interval"] >= deadline:
+                    # the next sample would start after the deadline (timeout): stop with what we have
+                    break
                 time.sleep(p["interval"])
+            taken += 1
             t = time.monotonic() - started
             meminfo = read_meminfo()
             host = host_summary(meminfo)
@@ -166,7 +177,7 @@ class MemoryProbe(object):
         oom_kills, oom_source = self.oom_kills()
         result = dict(changed=False, host=host, processes=processes, containers=container_list,
                       containers_error=self.containers_error, leak_suspects=leak_suspects, oom_kills=oom_kills,
-                      oom_source=oom_source, samples=dict(count=p["samples"], seconds=elapsed))
+                      oom_source=oom_source, samples=dict(count=taken, seconds=elapsed), timeout=p.get("timeout"))
         result["status"], result["reason"] = self.classify(result)
         return result
 
@@ -207,6 +218,7 @@ class MemoryProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, None)
     if p["top"] < 1:
         module.fail_json(msg="top: must be 1 or more, got %d" % p["top"])
     if not 1 <= p["samples"] <= 100:

@@ -26,9 +26,13 @@ from ansible_collections.reflexion.incident.plugins.module_utils._metrics import
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import (
     PROBE_COMMON_SPEC,
     fan_out,
+    resolve_timeout,
     worst_status,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
+
+# timeout when the option is not set (seconds)
+DEFAULT_TIMEOUT = 5.0
 
 try:
     from urllib.parse import urlencode
@@ -177,6 +181,7 @@ class MetricsProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, DEFAULT_TIMEOUT)
     if bool(p["prometheus_url"]) != bool(p["query"]):
         module.fail_json(msg="prometheus_url and query: give both to run a PromQL query, or neither to scrape urls")
     if not p["query"] and not p["urls"]:
@@ -223,8 +228,6 @@ def argument_spec():
         max_metrics=dict(type="int", default=500),
         prometheus_url=dict(type="str"),
         query=dict(type="str"),
-        timeout=dict(type="float", default=5.0),
-        validate_certs=dict(type="bool", default=True),
     )
     spec.update(PROBE_COMMON_SPEC)
     return spec

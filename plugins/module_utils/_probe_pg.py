@@ -21,7 +21,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._postgres impor
     shorten_query,
     validate_connection_params,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 SETTINGS_SQL = ("SELECT current_setting('server_version'), current_setting('server_version_num')::int, "
@@ -127,8 +127,10 @@ class PgActivityProbe(object):
     def run(self):
         p = self.p
         result = empty_result()
+        result["timeout"] = p["timeout"]
+        params, statement_ms = bounded(p)
         try:
-            conn = connect(p, "reflexion.incident.pg_activity_probe")
+            conn = connect(params, "reflexion.incident.pg_activity_probe")
         except psycopg2.Error as exc:
             result["error"] = describe_error(exc)
             result["error_kind"] = classify_connect_error(result["error"])
@@ -138,7 +140,7 @@ class PgActivityProbe(object):
         try:
             conn.set_session(readonly=True, autocommit=False)
             cur = conn.cursor()
-            timeout_sql = "SET LOCAL statement_timeout = %d" % p["statement_timeout"]
+            timeout_sql = "SET LOCAL statement_timeout = %d" % statement_ms
             for sql in (timeout_sql, SETTINGS_SQL):
                 cur.execute(sql)
                 result["queries"].append(sql)
@@ -165,9 +167,22 @@ class PgActivityProbe(object):
         return result
 
 
+def bounded(p):
+    """The connection options and the statement timeout (ms) under O(timeout), the probe's total deadline:
+    libpq's connect_timeout is at most the whole seconds of it (at least 1), statement_timeout at most all
+    of it. Without O(timeout), connect_timeout and statement_timeout as given."""
+    statement_ms = p["statement_timeout"]
+    if p.get("timeout") is None:
+        return p, statement_ms
+    params = dict(p)
+    params["connect_timeout"] = max(1, min(p["connect_timeout"] or 5, int(p["timeout"])))
+    return params, max(1, min(statement_ms, int(p["timeout"] * 1000)))
+
+
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, None)
     msg = validate_connection_params(p)
     if msg:
         module.fail_json(msg=msg)

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._redis import (
     INFO_KEYS,
     REDIS_COMMON_SPEC,
@@ -34,11 +34,20 @@ class RedisProbe(object):
     def run(self):
         p = self.p
         result = dict(changed=False, status="down", reason="", connectable=False, error=None, error_kind=None,
-                      ping_ms=ping_stats([]), info={})
-        conn = client(p)
+                      ping_ms=ping_stats([]), info={}, timeout=p["timeout"], pings_sent=0)
+        # O(timeout) is the probe's total deadline: no single connect or command may wait longer than
+        # it (connect_timeout bounds each one), and no ping is sent once it has passed.
+        deadline = None if p["timeout"] is None else time.monotonic() + p["timeout"]
+        conn_params = dict(p)
+        if p["timeout"] is not None:
+            conn_params["connect_timeout"] = min(p["connect_timeout"], p["timeout"])
+        conn = client(conn_params)
         latencies = []
         try:
             for _dummy in range(p["pings"]):
+                if deadline is not None and latencies and time.monotonic() >= deadline:
+                    break
+                result["pings_sent"] += 1
                 start = time.perf_counter()
                 conn.ping()
                 latencies.append((time.perf_counter() - start) * 1000.0)
@@ -67,6 +76,7 @@ class RedisProbe(object):
 def validate(module):
     p = module.params
     require_finite(module, argument_spec())
+    resolve_timeout(module, None)
     msg = validate_connection_params(p)
     if msg:
         module.fail_json(msg=msg)

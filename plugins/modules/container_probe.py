@@ -49,10 +49,6 @@ options:
         counts as restarted recently (C(1h), C(30m) ago, or an ISO 8601 time).
     type: str
     default: 1h
-  timeout:
-    description: Seconds the whole probe may take (listing, inspecting and reading logs share it).
-    type: float
-    default: 20.0
   logs:
     description: Read container logs (the runbook's C(docker-compose logs <service> --since 1h)). Omit to skip.
     type: dict

@@ -38,10 +38,6 @@ options:
     description: A checkout at or after this is a recent deploy (C(24h), C(30m), C(2d) ago, or an ISO 8601 time).
     type: str
     default: 24h
-  timeout:
-    description: Seconds every git command together may take.
-    type: float
-    default: 10.0
 seealso:
   - module: reflexion.incident.triage_probe
 """

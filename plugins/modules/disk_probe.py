@@ -35,10 +35,6 @@ options:
     description: Used space (or inodes) in percent at or above which a filesystem counts as full.
     type: float
     default: 90.0
-  timeout:
-    description: Seconds the whole probe may take (every path's measure shares it).
-    type: float
-    default: 5.0
 seealso:
   - module: reflexion.incident.triage_probe
 """

@@ -44,10 +44,6 @@ options:
         value holding a CR, LF or NUL is refused, with a message that names the header but not the value.
     type: dict
     default: {}
-  timeout:
-    description: Seconds allowed for one attempt, from DNS lookup to the last body byte.
-    type: float
-    default: 5.0
   retries:
     description: Extra attempts after a failed one (connection error or unhealthy answer).
     type: int
@@ -61,10 +57,6 @@ options:
     type: list
     elements: int
     default: [200]
-  validate_certs:
-    description: Verify TLS certificates for V(https) URLs.
-    type: bool
-    default: true
   detailed:
     description:
       - Parse the body as JSON and report its overall status and each component's status and latency.

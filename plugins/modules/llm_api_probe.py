@@ -23,11 +23,11 @@ description:
   - The API keys, including those read from E(OPENAI_API_KEY) and E(ANTHROPIC_API_KEY), never appear in any
     return value, failure message or log, in any form (as given, stripped of a trailing newline, or escaped);
     error texts from the providers are redacted.
+  - Proxies are not used; the probe measures the direct path to the service.
 author:
   - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
   - reflexion.incident.probe
-  - reflexion.incident.http_client
 options:
   providers:
     description:

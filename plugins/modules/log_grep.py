@@ -241,6 +241,19 @@ unparsed_timestamps:
   returned: always
   type: int
   sample: 0
+timeout:
+  description: The total scan deadline that was applied, in seconds (O(timeout), or its default).
+  returned: always
+  type: float
+  sample: 300.0
+timed_out:
+  description:
+    - Whether the deadline (O(timeout)) passed before every file was scanned whole. The counts and matches are
+      then partial, the files not reached are listed in RV(files) as skipped, and a V(healthy) status becomes
+      V(degraded).
+  returned: always
+  type: bool
+  sample: false
 outside_root:
   description: Files that resolve outside the directory their path or glob names; skipped, never read.
   returned: always

@@ -241,8 +241,15 @@ oom_source:
   description: V(kmsg) when the kernel log was read, else why not.
   returned: always
   type: str
+timeout:
+  description: The deadline that was applied (O(timeout)), in seconds; null when not set.
+  returned: always
+  type: float
+  sample: 30.0
 samples:
-  description: How many samples were taken, and over how many seconds.
+  description:
+    - How many samples were taken, and over how many seconds.
+    - Fewer than O(samples) when the next one would have started after the deadline O(timeout).
   returned: always
   type: dict
   sample: {"count": 3, "seconds": 10.01}

@@ -19,11 +19,11 @@ description:
     requests/s, the 5xx ratio and the p95 latency from the histogram buckets, summed over all targets.
   - With O(prometheus_url) and O(query) it runs a PromQL instant query through the Prometheus HTTP
     API instead of scraping.
+  - Proxies are not used; the probe measures the direct path to the service.
 author:
   - Reflexion SRE team (@reflexion)
 extends_documentation_fragment:
   - reflexion.incident.probe
-  - reflexion.incident.http_client
 requirements:
   - prometheus_client (Python library, on the target) for scraping
 options:

@@ -104,6 +104,11 @@ reason:
   returned: always
   type: str
   sample: "1 long-running query; 1 blocked session"
+timeout:
+  description: The deadline that was applied (O(timeout)), in seconds; null when not set.
+  returned: always
+  type: float
+  sample: 3.0
 connectable:
   description: Whether the probe could connect and read.
   returned: always

@@ -66,6 +66,16 @@ reason:
   description: Why, in one line.
   returned: always
   type: str
+timeout:
+  description: The total deadline that was applied (O(timeout)), in seconds; null when not set.
+  returned: always
+  type: float
+  sample: 3.0
+pings_sent:
+  description: How many PINGs were sent (fewer than O(pings) when the deadline O(timeout) passed).
+  returned: always
+  type: int
+  sample: 5
 connectable:
   description: Whether PING got PONG.
   returned: always

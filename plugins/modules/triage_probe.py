@@ -24,8 +24,13 @@ description:
     over SSH), and the probes wait (a metrics sample interval, memory samples). One invocation with
     concurrent probes takes as long as the slowest probe instead of the sum of one task per probe.
   - Read-only, like every probe; RV(ignore:changed) is always false.
+  - The common options of the C(probes) action group (O(timeout), O(validate_certs), O(max_workers)) are passed
+    down to every probe whose dictionary does not set them itself; O(fail_on_unhealthy) applies to the
+    overall RV(status).
 author:
   - Reflexion SRE team (@reflexion)
+extends_documentation_fragment:
+  - reflexion.incident.probe
 options:
   health:
     description: Options of M(reflexion.incident.health_probe) (for example C(urls), C(detailed)).
@@ -60,10 +65,6 @@ options:
   deploys:
     description: Options of M(reflexion.incident.deploy_probe) (for example C(path), C(count)).
     type: dict
-  fail_on_unhealthy:
-    description: Fail the task when the overall RV(status) is not V(healthy).
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full
@@ -171,8 +172,9 @@ from ansible_collections.reflexion.incident.plugins.module_utils._batch import (
     prepare,
     run_all,
 )
-from ansible_collections.reflexion.incident.plugins.module_utils._probe import finish
+from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, finish, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import register_secrets
+from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
 
 
 class TriageProbe(object):
@@ -185,6 +187,9 @@ class TriageProbe(object):
         # does - registered before any probe's options are validated, so that a bad option of one probe
         # cannot show another probe's password, and in every form (stripped of a trailing newline, escaped).
         register_secrets(module, batch_secrets(module.params))
+        # the common options, checked once here before they are passed down to the probes
+        require_finite(module, PROBE_COMMON_SPEC)
+        resolve_timeout(module, None)
         try:
             runs, secrets, unavailable = prepare(module.params)
         except BadProbeInputError as exc:
@@ -203,7 +208,7 @@ class TriageProbe(object):
 
 def main():
     argument_spec = dict((name, dict(type="dict")) for name in PROBE_NAMES)
-    argument_spec.update(fail_on_unhealthy=dict(type="bool", default=False))
+    argument_spec.update(PROBE_COMMON_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     finish(module, TriageProbe(module).run())
 
