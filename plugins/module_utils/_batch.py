@@ -135,8 +135,10 @@ def batch_secrets(params):
     return secrets
 
 
-def prepare(params):
+def prepare(params, run_command=None):
     """Validate every requested probe. Returns ([(name, run)], secrets, unavailable); raises BadProbeInputError.
+
+    ``run_command`` is the module's AnsibleModule.run_command, for the probes that run a command (deploys: git).
 
     A probe whose library is missing on the host does not fail the batch: during an outage the other
     probes' evidence matters more. It is returned in ``unavailable`` (name -> why) and reported as a
@@ -169,7 +171,8 @@ def prepare(params):
             # the probe module's own validate(); log_grep's returns the compiled patterns and the time
             # window, which its class takes after the params
             extra = probe.validate(sub) or ()
-            runs.append((name, getattr(probe, class_name)(sub.params, *extra).run))
+            kwargs = {"run_command": run_command} if name == "deploys" else {}
+            runs.append((name, getattr(probe, class_name)(sub.params, *extra, **kwargs).run))
         except MissingLibraryError as exc:
             unavailable[name] = "%s (install it on the host to get this probe's evidence)" % exc
     return runs, secrets, unavailable

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import subprocess
 import time
 
 from ansible_collections.reflexion.incident.plugins.module_utils._logs import parse_time_spec
@@ -43,30 +42,33 @@ class GitError(Exception):
 
 
 class DeployProbe(object):
-    def __init__(self, params, recent_since):
+    def __init__(self, params, recent_since, run_command):
         self.p = params
         self.recent_since = recent_since
         self.deadline = time.monotonic() + params["timeout"]
+        # AnsibleModule.run_command; it has no timeout, so git runs under coreutils' timeout(1) for the deadline
+        self.run_command = run_command
 
     def git(self, *args):
         """Run git read-only in the checkout; its stdout, or GitError with its stderr's first line."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise GitError("deadline of %gs passed" % self.p["timeout"])
-        env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat",
-                   PAGER="cat")
-        argv = ["git", "--no-pager", "-c", "core.fsmonitor=false", "-c", "log.showSignature=false",
-                "-C", self.p["path"]] + list(args)
+        env = dict(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat", PAGER="cat")
+        argv = ["timeout", "--kill-after=1", "%.3f" % left, "git", "--no-pager", "-c", "core.fsmonitor=false",
+                "-c", "log.showSignature=false", "-C", self.p["path"]] + list(args)
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=left, check=False)
-        except subprocess.TimeoutExpired:
-            raise GitError("git %s: no answer within the deadline of %gs" % (args[0], self.p["timeout"])) from None
+            rc, out, err = self.run_command(argv, environ_update=env, errors="surrogate_or_replace", handle_exceptions=False)
         except OSError as exc:
             raise GitError("cannot run git: %s" % (exc.strerror or exc)) from None
-        out = proc.stdout[:OUTPUT_CAP].decode("utf-8", "replace")
-        if proc.returncode != 0:
-            err = proc.stderr[:4096].decode("utf-8", "replace").strip().splitlines()
-            raise GitError(err[0] if err else "git %s exited %d" % (args[0], proc.returncode))
+        if rc in (124, 137):  # timeout(1): the deadline passed (137: killed after the grace second)
+            raise GitError("git %s: no answer within the deadline of %gs" % (args[0], self.p["timeout"]))
+        if rc == 127:
+            raise GitError("cannot run git: not found on the host")
+        out = out[:OUTPUT_CAP]
+        if rc != 0:
+            lines = err[:4096].strip().splitlines()
+            raise GitError(lines[0] if lines else "git %s exited %d" % (args[0], rc))
         return out
 
     def run(self):

@@ -125,7 +125,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe_deploys 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     extra = validate(module)
-    finish(module, DeployProbe(module.params, *extra).run())
+    finish(module, DeployProbe(module.params, *extra, run_command=module.run_command).run())
 
 
 if __name__ == "__main__":
