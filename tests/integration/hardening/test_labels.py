@@ -241,13 +241,18 @@ def test_memory_leak_symptom_found_by_label(site, tmp_path):
     assert not run.failed, run.tail()
     assert run.ran("Acknowledge the incident"), run.tail()
     # the symptom is the growing container itself, found by its labels (not an OOM kill or a full container)
-    growing = [r["ansible_facts"]["memory_leak_app_growing"] for n, r in run.results
-               if n == "Which growing containers and processes are the app's (by compose label, never by name)"]
-    assert growing and WEB in [g.get("container") for g in growing[0]], growing
+    symptom = [r for n, r in run.results
+               if n == "Is the symptom there (a growing app replica or app process, a container near its limit, or an OOM kill)?"]
+    assert symptom and symptom[0]["symptom"], symptom
+    assert any(s.startswith("memory growing: ") for s in symptom[0]["symptoms"]), symptom[0]["symptoms"]
+    # the app's replicas are the ones to relieve: chosen by their compose labels (reflexion.incident.plan)
+    decided = [r for n, r in run.results if n == "Decide which containers to relieve (reflexion.incident.plan)"]
+    targets = [s["params"]["targets"] for r in decided for s in r["steps"] if s["action"] == "restart_containers"]
+    assert targets and WEB in targets[0], targets
     assert not run.ran("No symptom, nothing to mitigate"), run.tail()
-    shown = json.dumps(run.msgs("Show the diagnosis and the mitigation"))
-    assert "mitigation: restart %s" % WEB in shown, shown
-    assert DB not in shown.split("mitigation:")[-1], shown
+    shown = json.dumps(run.msgs("Show the diagnosis and the plan"))
+    assert "apply: restart %s" % WEB in shown, shown
+    assert DB not in shown.split("plan:")[-1], shown
     assert site.started("database") == db_before
 
 
@@ -306,11 +311,13 @@ def test_high_error_rate_proposes_what_the_layout_cannot_do(site, tmp_path, wind
         stop.set()
         thread.join(10)
     assert run.rc == 0 and not run.failed, run.tail()
-    refusal = [r["ansible_facts"]["high_error_rate_refusal"] for n, r in run.results
-               if n == "Note a mitigation the layout refused (it becomes a proposal in the status update)"]
-    assert refusal and refusal[0].startswith(mitigation + ":"), refusal
-    # the incident record says what was refused and that nothing was applied (check mode writes no file)
-    recorded = [r["event"]["message"] for n, r in run.results if n == "Record the diagnosis (status IDENTIFIED)"]
-    assert recorded and recorded[0].startswith("mitigation: refused %s: " % mitigation), recorded
-    assert recorded[0].endswith("(proposed, not applied)"), recorded
+    # the incident record says what the layout refused and that nothing was applied (check mode writes no file):
+    # the guarded rollback is a proposal carrying the role's refusal; the scale that cannot scale changed nothing
+    recorded = [r["event"]["message"] for n, r in run.results
+                if n == "Record the outcome (IDENTIFIED unless verified; RESOLVED was recorded by verify)"]
+    assert recorded and (mitigation + ": ") in recorded[0], recorded
+    if mitigation == "rollback":
+        assert recorded[0].startswith("mitigation: proposed, not applied: roll back"), recorded
+    else:
+        assert recorded[0].startswith("mitigation: scale up") and "changed nothing (scale: " in recorded[0], recorded
     assert site.started("web") == before and site.git("rev-parse", "HEAD") == head

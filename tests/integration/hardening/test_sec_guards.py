@@ -318,7 +318,8 @@ def test_auto_mitigate_false_values_apply_nothing(tmp_path):
             procs.append(start(os.path.join(ROOT, "playbooks/high_error_rate.yml"), extra))
         outs = run_all(procs)
     for n, (value, out) in enumerate(zip(FALSE_VALUES, outs)):
-        assert "(auto_mitigate=false: not applied)" in out.text, (value, out.tail())
+        # the plan proposes instead of applying, and names the switch that would apply it
+        assert "-e auto_mitigate=true" in out.text and "proposed, not applied" in out.text, (value, out.tail())
         assert not any(name.startswith("Take the mitigation lock") for name in out.ran), value
         assert not os.path.exists(str(tmp_path / ("state%d" % n))), value
         statuses = [json.loads(line).get("status") for d in dirs[n].glob("*/incident.jsonl")
