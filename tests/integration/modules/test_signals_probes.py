@@ -142,7 +142,8 @@ def test_containers_state_restarts_exit_codes(run_module, project):
     assert by["app"]["running"] is True and by["app"]["health"] == "unhealthy"
     assert by["crasher"]["state"] == "exited" and by["crasher"]["exit_code"] == 3 and by["crasher"]["running"] is False
     flappy = truth[by["flappy"]["name"]]
-    assert by["flappy"]["restart_count"] == flappy["RestartCount"] >= 1
+    # read after the probe, and the policy keeps restarting it: the probe's count is at most the later truth
+    assert 1 <= by["flappy"]["restart_count"] <= flappy["RestartCount"]
     assert by["flappy"]["restart_policy"] == "on-failure"
     assert by["flappy"]["restarted_recently"] is True
     assert by["app"]["started_at"] == truth[by["app"]["name"]]["State"]["StartedAt"]
