@@ -16,8 +16,6 @@ import time
 import urllib.parse
 import urllib.request
 
-import pytest
-
 ID = "incident-2026-11-26-140311"
 ROOT_CAUSE = "Suspected: the recent deployment b61cc3c reflexion 1.1.0: new prompt builder"
 PROPOSED = "proposed: roll back to v1.0.0; run ansible-playbook playbooks/rollback.yml -e rollback_confirm=true"
@@ -247,8 +245,9 @@ def prom_query(url, query):
     return json.loads(data)["data"]["result"]
 
 
-@pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the Debian prometheus binary (packages-debian.txt)")
 def test_review_with_a_real_prometheus(run_module, run_playbook, tmp_path):
+    # packages-debian.txt installs it: missing is a failure, not a skip
+    assert shutil.which("prometheus"), "needs the Debian prometheus binary (packages-debian.txt)"
     port, exp1, exp2 = free_port(), free_port(), free_port()
     cfg = tmp_path / "prometheus.yml"
     # the first exporter carries a target label holding a credential: it must not reach the review
