@@ -19,6 +19,8 @@ import datetime
 import math
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 SCENARIOS = ("high_error_rate", "database_connection_issues", "memory_leak", "llm_api_failures")
 
 # The Prometheus alerts each scenario answers (extensions/prometheus/reflexion_alerts.yml).
@@ -82,17 +84,14 @@ def _num(value, name, default=None):
 
 
 def _bool(value, name):
-    """A switch as AWX and -e pass it: a real boolean or the usual strings."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on", "y", "t"):
-        return True
-    if text in ("0", "false", "no", "off", "n", "f", ""):
+    """A switch as AWX and -e pass it, read the way ``| bool`` reads it (an empty value is false)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return False
-    raise PlanError("switches.%s: must be a boolean (true/false, yes/no, on/off, 1/0), got %r" % (name, str(value)[:40]))
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise PlanError("switches.%s: must be a boolean (true/false, yes/no, on/off, 1/0), got %r"
+                        % (name, str(value)[:40])) from None
 
 
 def normalise(scenario, switches, thresholds):
