@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/reflexion/incident"
 mkdir -p "$dest"
-git ls-files -co --exclude-standard -z | grep -zv '^collections/' | xargs -0 -I{} cp --parents -P {} "$dest/" 2>/dev/null || true
+git ls-files -co --exclude-standard -z | grep -zvE '^(collections|lab|\.venv-oldest)/' | xargs -0 -I{} cp --parents -P {} "$dest/" 2>/dev/null || true
 ( cd "$dest" && git init -q && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity )
 cd "$dest"
 echo "sanity: ansible-core $core, python $py"

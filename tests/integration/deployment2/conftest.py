@@ -24,7 +24,7 @@ import pytest
 from ..conftest import BIN, ROOT, ansible_env, json_callback_document
 
 ACME = os.path.join(ROOT, "tests", "deployments", "acme")
-LAB_FILES = os.path.join(ROOT, "roles", "lab", "files")
+LAB_FILES = os.path.join(ROOT, "lab", "roles", "lab", "files")
 PROJECT = "acmeagent"
 BASE_IMAGE = "reflexion-lab/base:1"
 APP_IMAGE = "acmeagent-agent:local"

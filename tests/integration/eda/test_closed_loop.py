@@ -63,7 +63,7 @@ def lab_var(name):
     """A variable as the lab inventory (and the lab role's defaults) resolve it for localhost."""
     proc = subprocess.run(
         [os.path.join(BIN, "ansible"), "localhost", "-i", os.path.join(ROOT, "inventories", "lab"), "-m",
-         "ansible.builtin.debug", "-a", "var=" + name, "-e", "@" + os.path.join(ROOT, "roles", "lab", "defaults", "main.yml")],
+         "ansible.builtin.debug", "-a", "var=" + name, "-e", "@" + os.path.join(ROOT, "lab", "roles", "lab", "defaults", "main.yml")],
         cwd=ROOT, env=env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"),
         capture_output=True, text=True, timeout=120, check=False)
     try:
@@ -148,7 +148,7 @@ def test_alert_to_mitigation_closed_loop(clean_lab, tmp_path):
     token = lab_var("lab_alertmanager_webhook_token")
     assert prom and am and webhook.port, "lab variables missing: prometheus/alertmanager/webhook url"
     assert token, ("the lab's Alertmanager must send a bearer token: define lab_alertmanager_webhook_token and "
-                   "http_config.authorization.credentials in roles/lab/templates/alertmanager.yml.j2")
+                   "http_config.authorization.credentials in lab/roles/lab/templates/alertmanager.yml.j2")
     expr = alert_expr()
     assert not prom_query(prom, expr), "the lab is not clean before the test: %s already returns series" % expr
 

@@ -287,7 +287,7 @@ def test_lab_absent_refuses_a_project_without_the_lab_marker(run_playbook, proje
     logs.mkdir()
     (logs / "app.log").write_text("production log line\n")
     book = write_playbook(tmp_path / "lab.yml", "localhost", [
-        {"name": "Run the lab role", "ansible.builtin.include_role": {"name": "reflexion.incident.lab"}}])
+        {"name": "Run the lab role", "ansible.builtin.include_role": {"name": "reflexion.lab.lab"}}])
     proc = run_playbook(book, env=JSON, extra_vars={
         "lab_state": "absent", "lab_remove_volumes": True, "lab_remove_images": True,
         "lab_project_name": project.name, "lab_deploy_dir": project.dir, "lab_root": str(tmp_path / "labroot"),

@@ -15,7 +15,7 @@ from ..conftest import BIN, ROOT, ansible_env
 
 INVENTORY = "inventories/lab"
 GROUP_VARS = yaml.safe_load(open(os.path.join(ROOT, INVENTORY, "group_vars", "all.yml")))
-DEFAULTS = yaml.safe_load(open(os.path.join(ROOT, "roles", "lab", "defaults", "main.yml")))
+DEFAULTS = yaml.safe_load(open(os.path.join(ROOT, "lab", "roles", "lab", "defaults", "main.yml")))
 BASE_URL = GROUP_VARS["reflexion_base_url"]
 DEPLOY_DIR = GROUP_VARS["reflexion_compose_project_dir"]
 LOG_DIR = GROUP_VARS["reflexion_log_dir"]

@@ -1,4 +1,4 @@
-"""Unit tests of the lab app's pure logic (roles/lab/files/deploy/...): .env parsing, metrics merging,
+"""Unit tests of the lab app's pure logic (lab/roles/lab/files/deploy/...): .env parsing, metrics merging,
 provider outcome mapping, request shapes, and the fake provider's error shapes. Needs prometheus_client."""
 
 import importlib.util
@@ -10,8 +10,8 @@ import pytest
 
 from .conftest import ROOT
 
-APP = os.path.join(ROOT, "roles", "lab", "files", "deploy", "app")
-LLM_DIR = os.path.join(ROOT, "roles", "lab", "files", "deploy", "services", "llm")
+APP = os.path.join(ROOT, "lab", "roles", "lab", "files", "deploy", "app")
+LLM_DIR = os.path.join(ROOT, "lab", "roles", "lab", "files", "deploy", "services", "llm")
 sys.dont_write_bytecode = True  # keep __pycache__ out of the role's files (they become the deployment repo)
 if APP not in sys.path:
     sys.path.insert(0, APP)

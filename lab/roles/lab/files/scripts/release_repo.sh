@@ -4,7 +4,7 @@
 #   v1.1.0  a release that breaks: RELEASE_ERROR_RATE=0.3 (30% of /api/chat answer 500)
 # Idempotent: when the bare repository already holds both tags built from the same sources, it
 # prints "up-to-date" and touches nothing; otherwise it (re)builds the history and prints "rebuilt".
-# Usage: release_repo.sh SRC_DIR BARE_REPO   (SRC_DIR: roles/lab/files/deploy)
+# Usage: release_repo.sh SRC_DIR BARE_REPO   (SRC_DIR: lab/roles/lab/files/deploy)
 set -eu
 src=$1
 bare=$2
