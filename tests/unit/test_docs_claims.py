@@ -43,7 +43,9 @@ def scenarios():
 
 
 def roles():
-    return {os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(ROOT, "roles", "*", "tasks"))}
+    """The product's roles and the test bed's (the lab collection in lab/, issue 17)."""
+    paths = glob.glob(os.path.join(ROOT, "roles", "*", "tasks")) + glob.glob(os.path.join(ROOT, "lab", "roles", "*", "tasks"))
+    return {os.path.basename(os.path.dirname(p)) for p in paths}
 
 
 def role_default(name):

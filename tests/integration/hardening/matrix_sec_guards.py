@@ -33,6 +33,6 @@ ROLES = {
     "guards-lock-dir-relative": ("mitigation_lock", None, {"mitigation_lock_owner": "scale",
                                                            "mitigation_lock_dir": "relative/locks"},
                                  "mitigation_lock_dir"),
-    "guards-lab-remove-volumes-maybe": ("lab", None, {"lab_state": "absent", "lab_remove_volumes": "maybe"},
+    "guards-lab-remove-volumes-maybe": ("reflexion.lab.lab", None, {"lab_state": "absent", "lab_remove_volumes": "maybe"},
                                         "lab_remove_volumes"),
 }

@@ -276,7 +276,7 @@ def role_batch(tmp_path_factory):
         boxes[case] = make_state_dir(root, case)
         host = "rxi-bad-role-%d" % n
         hosts[host] = dict(hosts["localhost"])
-        include = {"name": "reflexion.incident." + role}
+        include = {"name": role if "." in role else "reflexion.incident." + role}
         if tasks_from:
             include["tasks_from"] = tasks_from
         assert_no_jinja(role_vars, case)
