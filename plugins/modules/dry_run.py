@@ -13,7 +13,7 @@ module: dry_run
 short_description: Tell whether this task runs as a dry run (check mode from any source)
 version_added: 0.1.0
 description:
-  - Returns O(ignore:dry_run=true) when the task runs in check mode, whether check mode comes from C(--check),
+  - Returns RV(dry_run=true) when the task runs in check mode, whether check mode comes from C(--check),
     from a C(check_mode) keyword on the play or a block, or from the C(include_role) that runs the role.
   - C(ansible_check_mode) reflects only C(--check); the mitigation roles of this collection use this action
     once, at their start, to decide whether they only print what they would do.
@@ -22,6 +22,9 @@ author:
   - reflexion.incident contributors
 options: {}
 attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
   check_mode:
     support: full
     description: Runs in check mode too; that is its purpose.
@@ -29,8 +32,9 @@ attributes:
     support: none
     description: Nothing is changed, so there is nothing to diff.
   platform:
+    support: full
     platforms: posix
-    description: Runs on the controller.
+    description: Needs no connection to the target.
 """
 
 EXAMPLES = r"""
