@@ -88,6 +88,16 @@ try:
     import sphinx_ansible_theme  # noqa: F401  (pinned in requirements.txt)
 except ImportError:
     html_theme = 'alabaster'
+# The guides (docs/*.md, docs/operator/*.md, docs/scenarios/*.md) are plain Markdown: the extra docs pages
+# (docs/docsite/rst/*.rst) include them with MyST's parser. The copies beside the built pages are not pages.
+extensions = list(extensions) + ['myst_parser']
+exclude_patterns = list(globals().get('exclude_patterns', [])) + ['collections/reflexion/*.md', 'collections/reflexion/*/*.md']
+myst_heading_anchors = 3
+# Fences in the guides that Pygments has no lexer for are shown as plain text (not a warning).
+from pygments.lexers.special import TextLexer as _TextLexer
+from sphinx.highlighting import lexers as _lexers
+for _name in ('cron', 'crontab', 'console-output'):
+    _lexers.setdefault(_name, _TextLexer())
 PY
 
 echo "==> antsibull-docs collection --use-current --fail-on-error reflexion.incident" | tee -a "$log"
@@ -99,6 +109,35 @@ chmod og-w "$site/rst"
   echo "build_docs: antsibull-docs failed (log: $log)" >&2
   exit 1
 }
+
+echo "==> the Markdown guides as pages (docs/docsite/rst/<page>.rst names its guide: .. reflexion-guide: <path>)" | tee -a "$log"
+# Each extra docs page (docs/docsite/rst/*.rst, copied by antsibull-docs into docsite/) is a placeholder that
+# names one guide of docs/. Here its body becomes the guide itself, parsed by MyST: the Markdown is copied
+# beside the built pages (collections/reflexion/<path>, excluded from the pages in conf.py) and included.
+guides=$site/rst/collections/reflexion
+for dir in . operator scenarios; do
+  mkdir -p "$guides/$dir"
+  cp "$root/docs/$dir"/*.md "$guides/$dir/"
+done
+python - "$guides/incident/docsite" >>"$log" <<'PY'
+import glob
+import os
+import re
+import sys
+
+count = 0
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.rst"))):
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    guide = re.search(r"^\.\. reflexion-guide: (\S+\.md)$", text, re.M)
+    if not guide:
+        continue
+    label = re.search(r"^\.\. _[^:]+:$", text, re.M).group(0)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("%s\n\n.. include:: ../../%s\n   :parser: myst_parser.sphinx_\n" % (label, guide.group(1)))
+    count += 1
+print("%d guide pages" % count)
+PY
 
 echo "==> sphinx-build -n -W --keep-going (html -> $out/html)" | tee -a "$log"
 strict=(-W --keep-going)

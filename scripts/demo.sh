@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 export PATH=$PWD/${VENV:-.venv}/bin:$PATH
 inv=inventories/lab
+# Run history with ARA (docs/operator/run-history.md): on in the demo, SQLite under .cache/ara.
+export REFLEXION_ARA=${REFLEXION_ARA:-1} ARA_BASE_DIR=${ARA_BASE_DIR:-$PWD/.cache/ara}
+export REFLEXION_ARA_DATABASE=${REFLEXION_ARA_DATABASE:-$ARA_BASE_DIR/ansible.sqlite}
 
 echo "==> lab up (first run builds the images: a few minutes; then about a minute)"
 ansible-playbook -i "$inv" playbooks/lab.yml -e lab_state=present
@@ -22,8 +25,11 @@ echo "==> incident status: $status (the lab watches a fix for 20 s; the runbook'
 echo "==> the triage report:  ${report:-see the banner above}"
 echo "==> the status update:  $dir/status.md"
 echo "==> the incident log:   $dir/incident.log (and incident.jsonl, record.json)"
+echo "==> the runs in ARA:     ARA_BASE_DIR=$ARA_BASE_DIR ara playbook list (web: ARA_BASE_DIR=$ARA_BASE_DIR ara-manage runserver 127.0.0.1:8001)"
 echo "==> the fault is still injected; the circuit breaker keeps the app serving without the LLM. Next:"
 echo "      . .venv/bin/activate      # puts ansible-playbook on PATH"
 echo "      ansible-playbook -i $inv playbooks/lab_fault.yml -e fault=none                          # heal the provider"
 echo "      ansible-playbook -i $inv playbooks/circuit_breaker.yml -e circuit_breaker_state=closed  # LLM back on"
 echo "      ansible-playbook -i $inv playbooks/lab.yml -e lab_state=absent                          # lab down"
+echo "==> the incident page (open it in a browser; all incidents: $(dirname "$dir")/index.html):"
+echo "$dir/index.html"

@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -181,3 +182,110 @@ def test_collection_docs_lint(tmp_path):
         env=_env(TMPDIR=str(tmp_path)), capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, "antsibull-docs lint-collection-docs:\n" + proc.stdout + proc.stderr
+
+
+# --- issue 21: the docs site is the manual -------------------------------------------------------------------
+
+DOCSITE = os.path.join(ROOT, "docs", "docsite")
+RULES = os.path.join(ROOT, "extensions", "prometheus", "reflexion_alerts.yml")
+# The guides the site must carry (docs/operator/*.md too, whatever is added there later).
+REQUIRED_GUIDES = ["runbook-map.md", "quickstart.md", "lab.md", "eda.md", "awx.md", "security.md", "reliability.md",
+                   "benchmarks.md", "performance.md", "incident-record.md"]
+
+
+def _extra_docs():
+    """{page name: the Markdown guide (relative to docs/) that scripts/build_docs.sh makes its body}."""
+    import yaml
+
+    with open(os.path.join(DOCSITE, "extra-docs.yml"), encoding="utf-8") as handle:
+        index = yaml.safe_load(handle)
+    pages = {}
+    for section in index["sections"]:
+        for name in section["toctree"]:
+            with open(os.path.join(DOCSITE, "rst", "%s.rst" % name), encoding="utf-8") as handle:
+                found = re.search(r"^\.\. reflexion-guide: (\S+\.md)$", handle.read(), re.M)
+            assert found, "docs/docsite/rst/%s.rst names no Markdown guide (.. reflexion-guide: <path>)" % name
+            pages[name] = found.group(1)
+    return pages
+
+
+def _title(markdown):
+    with open(os.path.join(ROOT, "docs", markdown), encoding="utf-8") as handle:
+        return next(line[2:].strip() for line in handle if line.startswith("# "))
+
+
+def _plain(fragment):
+    import html
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+def _html_text(path):
+    import html
+
+    with open(path, encoding="utf-8") as handle:
+        return html.unescape(re.sub(r"<[^>]+>", "", handle.read()))
+
+
+def test_every_guide_is_a_page_of_the_site(site):
+    pages = _extra_docs()
+    guides = set(pages.values())
+    required = REQUIRED_GUIDES + ["operator/%s" % os.path.basename(p)
+                                  for p in glob.glob(os.path.join(ROOT, "docs", "operator", "*.md"))]
+    required += ["scenarios/%s" % os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "docs", "scenarios", "*.md"))]
+    missing = sorted(set(required) - guides)
+    assert not missing, "guides that are not pages of the site (docs/docsite/extra-docs.yml): %s" % missing
+    for name, markdown in pages.items():
+        path = os.path.join(site.pages, "docsite", "%s.html" % name)
+        assert os.path.isfile(path), "no built page for %s (%s)" % (name, markdown)
+        with open(path, encoding="utf-8") as handle:
+            raw = handle.read()
+        title = _title(markdown)
+        h1 = re.search(r"<h1>(.*?)<a class=\"headerlink\"", raw, re.S)
+        assert h1, "%s: no title on its page" % name
+        assert _plain(h1.group(1)) == title.replace("`", ""), "%s: the page's title is not the guide's %r" % (name, title)
+        # the body is rendered Markdown, not its raw text: no heading or code fence left in a paragraph
+        assert not re.search(r"<p>(#{1,6} |```)", raw), "%s: Markdown left unrendered" % name
+    index = _html_text(os.path.join(site.pages, "index.html"))
+    for section in ("Operator guides", "The runbook", "Platform", "Quality"):
+        assert section in index
+
+
+def test_module_pages_link_the_guides(site):
+    import yaml
+
+    with open(os.path.join(DOCSITE, "links.yml"), encoding="utf-8") as handle:
+        links = [link["url"] for link in yaml.safe_load(handle)["extra_links"]]
+    assert "docsite/runbook_map.html" in links
+    for page in ("health_probe_module.html", "incident_module.html", "triage_role.html", "ara_callback.html"):
+        with open(os.path.join(site.pages, page), encoding="utf-8") as handle:
+            html = handle.read()
+        for url in links:
+            assert 'href="%s"' % url in html, "%s does not link %s" % (page, url)
+            # relative to the page: the target is a built page
+            assert os.path.isfile(os.path.join(site.pages, url)), url
+
+
+def test_every_alert_runbook_url_resolves_to_its_scenario_page(site):
+    import yaml
+
+    with open(RULES, encoding="utf-8") as handle:
+        rules = [r for g in yaml.safe_load(handle)["groups"] for r in g["rules"]]
+    assert len(rules) >= 5
+    html_root = os.path.join(site.out, "html")
+    for rule in rules:
+        url = rule["annotations"].get("runbook_url")
+        assert url, "%s has no runbook_url annotation" % rule["alert"]
+        assert not url.startswith(("/", "http")) and ".." not in url, (rule["alert"], url)
+        path = os.path.join(html_root, url)
+        assert os.path.isfile(path), "%s: runbook_url %s is not a page of the built site" % (rule["alert"], url)
+        text = _html_text(path)
+        # the matching scenario page: it names the alert and the playbook that answers it
+        assert rule["alert"] in text and "playbooks/%s" % rule["annotations"]["runbook_playbook"] in text, (
+            rule["alert"], url)
+    # the rules still pass their promtool tests with the new annotation
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is not installed"
+    tests = sorted(glob.glob(os.path.join(ROOT, "extensions", "prometheus", "tests", "*.yml")))
+    proc = subprocess.run([promtool, "test", "rules"] + tests, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
