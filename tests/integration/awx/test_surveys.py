@@ -16,6 +16,8 @@ AWX = os.path.join(ROOT, "awx")
 PLAYBOOKS = ["high_error_rate", "database_connection_issues", "memory_leak", "llm_api_failures", "triage", "scale_up",
              "restart_services", "circuit_breaker", "rollback", "collect_debug_info", "status_update",
              "post_incident_review"]
+EDA_LAUNCHED = {"high_error_rate", "database_connection_issues", "memory_leak", "llm_api_failures", "restart_services",
+                "status_update"}
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
 
@@ -108,7 +110,8 @@ def test_one_job_template_per_playbook():
                                      "name": jt["name"], "type": "job_template"}
         assert jt["project"]["name"] == "reflexion.incident" and jt["project"]["type"] == "project"
         assert jt["execution_environment"]["type"] == "execution_environment"
-        assert jt["job_type"] == "run" and jt["ask_variables_on_launch"] is False
+        # issue 19: the templates EDA Controller launches take the alert's fields as extra vars
+        assert jt["job_type"] == "run" and jt["ask_variables_on_launch"] is (name in EDA_LAUNCHED), name
         assert jt["survey_enabled"] is bool(survey(jt)), name
         assert jt["name"] not in names
         names.add(jt["name"])
