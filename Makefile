@@ -6,8 +6,10 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export VENV
 MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
+# The oldest ansible-core meta/runtime.yml's requires_ansible claims (requirements-oldest.txt); .venv has the newest.
+VENV_OLDEST ?= .venv-oldest
 
-.PHONY: help setup engine lint sanity unit integration molecule test demo bench bench-quick docs build clean
+.PHONY: help setup setup-oldest engine lint sanity unit sanity-oldest unit-oldest integration molecule test demo bench bench-quick docs build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,6 +20,14 @@ $(VENV)/.stamp: requirements.txt
 	@py=$$(scripts/find_python.sh) && $$py -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip >/dev/null
 	@$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+setup-oldest: $(VENV_OLDEST)/.stamp ## Create .venv-oldest: the oldest ansible-core requires_ansible claims
+
+$(VENV_OLDEST)/.stamp: requirements-oldest.txt
+	@py=$$(scripts/find_python.sh) && $$py -m venv $(VENV_OLDEST)
+	@$(VENV_OLDEST)/bin/pip install -q --upgrade pip >/dev/null
+	@$(VENV_OLDEST)/bin/pip install -q -r requirements-oldest.txt
 	@touch $@
 
 engine: setup ## Ensure a Docker engine, compose v2, seeded base images and the molecule image
@@ -36,6 +46,16 @@ sanity: setup ## ansible-test sanity in a clean copy of the collection
 
 unit: setup ## Unit tests (pure logic)
 	pytest tests/unit
+
+# The sanity tests whose verdict depends on the ansible-core version (its doc schema, module_utils, runtime.yml
+# schema, plugin loader); the linters (pylint, pep8, yamllint, shellcheck, ...) run once, on the newest, in
+# `make sanity`. `make sanity-oldest SANITY_OLDEST_TESTS=` runs every sanity test on the oldest too.
+SANITY_OLDEST_TESTS ?= validate-modules ansible-doc import compile action-plugin-docs runtime-metadata
+sanity-oldest: setup-oldest ## sanity on the oldest ansible-core requires_ansible claims (.venv-oldest)
+	VENV=$(VENV_OLDEST) scripts/sanity.sh $(foreach t,$(SANITY_OLDEST_TESTS),--test $(t))
+
+unit-oldest: setup-oldest ## Unit tests on the oldest ansible-core requires_ansible claims (.venv-oldest)
+	$(CURDIR)/$(VENV_OLDEST)/bin/pytest -p no:cacheprovider tests/unit
 
 integration: engine ## Integration tests against real services
 	pytest tests/integration
@@ -61,5 +81,5 @@ build: setup ## Build the collection tarball
 demo: engine ## Bring the lab up, inject high_error_rate, triage it, print the report path
 	@scripts/demo.sh
 
-clean: ## Remove the venv and build outputs
-	rm -rf $(VENV) tests/output *.tar.gz
+clean: ## Remove the venvs and build outputs
+	rm -rf $(VENV) $(VENV_OLDEST) tests/output *.tar.gz
