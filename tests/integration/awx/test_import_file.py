@@ -210,7 +210,7 @@ def test_the_secrets_credential_type():
     assert ctype["kind"] == "cloud"  # the only kinds AWX allows for a custom type: cloud, net
     fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
     secrets = {"pg_password", "redis_password", "openai_api_key", "anthropic_api_key", "webhook_url",
-               "incident_pg_password"}
+               "incident_pg_dsn"}
     assert secrets <= set(fields)
     for fid, field in fields.items():
         assert re.match(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$", fid) and field["label"] and field["type"] == "string", field
@@ -256,10 +256,12 @@ def test_injected_secrets_reach_the_collection_variables(tmp_path):
     assert set(empty_vars.values()) == {""} and empty_env["REFLEXION_INCIDENT_STORE"] == "files"
     inputs = {"pg_password": "pg-s3cret", "redis_password": "redis-s3cret", "openai_api_key": "sk-test-1",
               "anthropic_api_key": "sk-ant-test-1", "webhook_url": "http://127.0.0.1:9/hook",
-              "incident_store": "postgresql", "incident_pg_host": "127.0.0.1", "incident_pg_port": "5439",
-              "incident_pg_db": "incidents", "incident_pg_user": "oncall", "incident_pg_password": "store-s3cret"}
+              "incident_store": "postgresql",
+              "incident_pg_dsn": "host=127.0.0.1 port=5439 dbname=incidents user=oncall password=store-s3cret"}
     extra_vars, env_vars = render_injectors(ctype, inputs)
-    assert env_vars["REFLEXION_INCIDENT_STORE"] == "postgresql" and env_vars["PGPASSWORD"] == "store-s3cret"
+    assert env_vars["REFLEXION_INCIDENT_STORE"] == "postgresql" and "store-s3cret" in env_vars["REFLEXION_INCIDENT_PG_DSN"]
+    # libpq's own variables would become every PostgreSQL probe's defaults in the job: never injected
+    assert not [k for k in env_vars if k.startswith("PG")], env_vars
     varsfile = tmp_path / "extra_vars.json"
     varsfile.write_text(json.dumps(extra_vars))
     out = tmp_path / "seen.json"
