@@ -12,8 +12,15 @@ type: notification
 short_description: Record every task of a run into the incident's timeline
 version_added: 0.1.0
 description:
-  - Appends one JSON line per task and host (start, end, host, task, action, status, changed, failed,
-    a short result) to C(<dir>/<id>/timeline.jsonl), under the same lock as M(reflexion.incident.incident).
+  - Appends one JSON record per task and host (start, end, host, task, action, status, changed, failed,
+    a short result) to the incident's store, the same store as M(reflexion.incident.incident) - with the files
+    store a line of C(<dir>/<id>/timeline.jsonl), under the same lock; with the PostgreSQL store a row of
+    C(reflexion_incident_timeline), so a timeline written by one AWX job is read by the next on another node.
+  - "The store: the option O(store) below; else the C(store) a M(reflexion.incident.incident) task of the run
+    returned; else the play variable C(reflexion_incident_store); else V(files). The PostgreSQL store is reached
+    with O(pg_dsn) and libpq's environment (E(PGHOST), E(PGPORT), E(PGUSER), E(PGPASSWORD), E(PGDATABASE)) -
+    the callback never sees a module's O(reflexion.incident.incident#module:login_password), so give the
+    connection through the environment (an AWX credential injects it) when the timeline should go to PostgreSQL."
   - "Finding the incident, first match wins: the options below (environment or ansible.cfg);
     the result of a M(reflexion.incident.incident) task in the run (its C(id) and C(path));
     the play variables C(reflexion_incident_id) and C(reflexion_incident_dir)."
@@ -25,7 +32,25 @@ description:
     or E(ANSIBLE_CALLBACKS_ENABLED=reflexion.incident.incident_timeline)."
 requirements:
   - enabled in ansible.cfg (callbacks_enabled) or ANSIBLE_CALLBACKS_ENABLED
+  - psycopg2 on the controller for the PostgreSQL store
 options:
+  store:
+    description: The incident store, V(files) or V(postgresql) (see above).
+    type: str
+    choices: [files, postgresql]
+    env:
+      - name: REFLEXION_INCIDENT_STORE
+    ini:
+      - section: callback_incident_timeline
+        key: store
+  pg_dsn:
+    description: A libpq connection string or URI for the PostgreSQL store; empty means libpq's environment.
+    type: str
+    env:
+      - name: REFLEXION_INCIDENT_PG_DSN
+    ini:
+      - section: callback_incident_timeline
+        key: pg_dsn
   incident_dir:
     description: The incidents directory (the incident is C(<incident_dir>/<id>)).
     type: path
@@ -53,8 +78,10 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.reflexion.incident.plugins.module_utils._incident import (
     ID_RE,
     TIMELINE_NAME,
+    IncidentError,
     locked_append,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import open_store
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 
 SHORT_KEYS = ("msg", "reason", "severity", "status", "line", "rc", "stdout")
@@ -101,16 +128,24 @@ class CallbackModule(CallbackBase):
         self.starts = {}
         self.pending = []
         self.play_name = None
+        self.store = None
+        self.pg_dsn = None
+        self._pg = None
+        self._pg_failed = False
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super(CallbackModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self.incident_dir = self.get_option("incident_dir") or None
+        self.store = self.get_option("store") or None
+        self.pg_dsn = self.get_option("pg_dsn") or None
         incident_id = self.get_option("incident_id")
         self.incident_id = incident_id if incident_id and ID_RE.match(incident_id) else None
 
     # --- where the incident is
 
-    def _adopt(self, incident_id=None, incident_dir=None):
+    def _adopt(self, incident_id=None, incident_dir=None, store=None):
+        if not self.store and store in ("files", "postgresql"):
+            self.store = store
         if not self.incident_id and incident_id and ID_RE.match(str(incident_id)):
             self.incident_id = str(incident_id)
         if not self.incident_dir and incident_dir:
@@ -121,10 +156,11 @@ class CallbackModule(CallbackBase):
         self.play_name = play.get_name()
         pvars = play.vars or {}
         ident, pdir = pvars.get("reflexion_incident_id"), pvars.get("reflexion_incident_dir")
+        pstore = pvars.get("reflexion_incident_store")
         # only literal values: play vars are not templated here
         ident = ident if isinstance(ident, str) and "{{" not in ident else None
         pdir = pdir if isinstance(pdir, str) and "{{" not in pdir else None
-        self._adopt(ident, pdir)
+        self._adopt(ident, pdir, pstore if isinstance(pstore, str) else None)
 
     # --- recording
 
@@ -138,7 +174,10 @@ class CallbackModule(CallbackBase):
         res = result._result or {}
         action = task.action
         if action in INCIDENT_ACTIONS and res.get("id") and res.get("path") and not res.get("failed"):
-            self._adopt(res["id"], os.path.dirname(res["path"]))
+            store = res.get("store")
+            path = res["path"]
+            pdir = None if path.startswith("postgresql:") else os.path.dirname(path)
+            self._adopt(res["id"], pdir, store)
         hidden = bool(task.no_log) or bool(res.get("_ansible_no_log"))
         entry = {
             "start": self.starts.get(task._uuid),
@@ -160,7 +199,12 @@ class CallbackModule(CallbackBase):
         self._flush()
 
     def _flush(self):
-        if not (self.incident_id and self.incident_dir and self.pending):
+        if not (self.incident_id and self.pending):
+            return
+        if self.store == "postgresql":
+            self._flush_pg()
+            return
+        if not self.incident_dir:
             return
         incident_path = os.path.join(self.incident_dir, self.incident_id)
         path = os.path.join(incident_path, TIMELINE_NAME)
@@ -172,6 +216,24 @@ class CallbackModule(CallbackBase):
             except OSError as exc:
                 self._display.warning("incident_timeline: cannot write %s: %s" % (path, exc))
                 return
+
+    def _flush_pg(self):
+        """Rows of reflexion_incident_timeline in the PostgreSQL store (one connection for the run)."""
+        pending, self.pending = self.pending, []
+        if self._pg_failed:
+            return
+        try:
+            if self._pg is None:
+                params = {"dsn": self.pg_dsn, "connect_timeout": 5}
+                self._pg = open_store("postgresql", pg_params=params, application_name="reflexion.incident.incident_timeline")
+            for entry in pending:
+                entry["incident"] = self.incident_id
+                self._pg.append_timeline(self.incident_id, json.dumps(entry, sort_keys=True))
+        except IncidentError as exc:
+            # once per run, not once per task: the run goes on without its timeline
+            self._pg_failed = True
+            self._display.warning("incident_timeline: cannot write the timeline of %s to PostgreSQL: %s"
+                                  % (self.incident_id, exc))
 
     def v2_runner_on_ok(self, result):
         self._record(result, "ok")
@@ -186,6 +248,9 @@ class CallbackModule(CallbackBase):
         self._record(result, "unreachable")
 
     def v2_playbook_on_stats(self, stats):
+        if self._pg is not None:
+            self._pg.close()
+            self._pg = None
         if self.pending:
             self._display.warning(
                 "incident_timeline: %d task record(s) not written: no incident id/dir was found "

@@ -154,7 +154,46 @@ def fold(incident_id, events):
             rec["severity"] = ev["severity"]
         elif kind == "note":
             rec["notes"].append({"at": ev["at"], "by": ev["user"], "message": ev.get("message")})
+        if ev.get("hosts"):
+            # A fleet incident (issue 18): the latest per-host evidence {host: {severity, status, summary}}.
+            rec["hosts"] = ev["hosts"]
     return rec
+
+
+HOSTS_MAX = 1000
+HOST_TEXT_MAX = 512
+HOST_NAME_RE = re.compile(r"\A[A-Za-z0-9_.:\[\]-]{1,255}\Z")
+
+
+def normalize_hosts(hosts):
+    """Validate the per-host evidence map of a fleet incident; returns a clean copy (raises IncidentError).
+
+    ``hosts``: {inventory host: {"severity": P0-P3 or None, "status": str, "summary": str}}, at most
+    HOSTS_MAX hosts, texts cut at HOST_TEXT_MAX characters. Other keys are dropped.
+    """
+    if not hosts:
+        return None
+    if not isinstance(hosts, dict):
+        raise IncidentError("hosts: must be a mapping of host name to {severity, status, summary}")
+    if len(hosts) > HOSTS_MAX:
+        raise IncidentError("hosts: at most %d hosts, got %d" % (HOSTS_MAX, len(hosts)))
+    out = {}
+    for name, entry in hosts.items():
+        name = str(name)
+        if not HOST_NAME_RE.match(name):
+            raise IncidentError("hosts: %r is not a host name" % name[:64])
+        if not isinstance(entry, dict):
+            raise IncidentError("hosts: the entry of %s must be a mapping {severity, status, summary}" % name)
+        severity = entry.get("severity") or None
+        if severity is not None and severity not in SEVERITIES:
+            raise IncidentError("hosts: severity of %s must be one of %s, got %r"
+                                % (name, ", ".join(SEVERITIES), str(severity)[:16]))
+        out[name] = {
+            "severity": severity,
+            "status": str(entry.get("status") or "")[:HOST_TEXT_MAX],
+            "summary": str(entry.get("summary") or "")[:HOST_TEXT_MAX],
+        }
+    return out
 
 
 def plan(record, request):
@@ -166,6 +205,8 @@ def plan(record, request):
     """
     kind = request["event"]
     base = {"id": record["id"], "event": kind, "at": request["at"], "user": request["user"]}
+    if request.get("hosts") and kind in ("open", "severity"):
+        base["hosts"] = request["hosts"]
     if kind == "open":
         if record["state"] is not None:
             return None
@@ -296,32 +337,12 @@ def load(incident_dir, incident_id):
 
 
 def apply(base_dir, request, check_mode=False):
-    """Read, decide and append under the lock. Returns (before, after, event_or_None, line_or_None)."""
-    incident_dir = os.path.join(base_dir, request["id"])
-    if check_mode:
-        exists = os.path.isdir(incident_dir)
-        before = load(incident_dir, request["id"]) if exists else empty_record(request["id"])
-        history = read_events(incident_dir) if exists else []
-        if not history and request["event"] != "open":
-            # A dry run did not write the open that precedes this event either: plan as if it had.
-            history = [{"id": request["id"], "event": "open", "at": request["at"], "user": request["user"]}]
-            before = fold(request["id"], history)
-        event = plan(before, request)
-        after = fold(request["id"], history + [event]) if event else before
-        return before, after, event, human_line(event) if event else None
-    ensure_dir(base_dir)
-    if request["event"] != "open" and not os.path.isdir(incident_dir):
-        raise IncidentError("id: incident %s does not exist in %s; open it first (event=open)" % (request["id"], base_dir))
-    ensure_dir(incident_dir)
-    with Locked(incident_dir):
-        events = read_events(incident_dir)
-        before = fold(request["id"], events)
-        event = plan(before, request)
-        if event is None:
-            return before, before, None, None
-        line = human_line(event)
-        append_line(os.path.join(incident_dir, JSONL_NAME), json.dumps(event, sort_keys=True))
-        append_line(os.path.join(incident_dir, LOG_NAME), line)
-        after = fold(request["id"], events + [event])
-        write_record(incident_dir, after)
+    """The files store's read-decide-append (kept for callers of the old API; the module uses _incident_store).
+
+    Returns (before, after, event_or_None, line_or_None).
+    """
+    from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import FileStore
+    from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import apply as store_apply
+
+    before, after, event, line, dummy = store_apply(FileStore(base_dir), request, check_mode=check_mode)
     return before, after, event, line
