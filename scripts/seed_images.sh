@@ -33,12 +33,26 @@ for image in $images; do
     fi
   }
   mkdir -p "$cache"
-  tarball="$cache/$suite-minbase.tar"
+  # SEED_SLIM=1 (the execution environment's trixie base, scripts/build_ee.sh): drop what Docker Hub's
+  # -slim images drop too (downloaded .debs, apt lists, docs, man pages, locales) and keep dpkg from
+  # installing them again, so the image stays small; an `apt-get update` brings the lists back.
+  # SEED_INCLUDE: more packages than python3 (comma-separated), e.g. the EE's runtime packages.
+  slim=${SEED_SLIM:-0}
+  include=python3${SEED_INCLUDE:+,$SEED_INCLUDE}
+  tarball="$cache/$suite-minbase$([ "$slim" = 1 ] && echo -slim)$([ -n "${SEED_INCLUDE:-}" ] && echo "-$(echo "$include" | cksum | cut -d' ' -f1)").tar"
   if [ ! -s "$tarball" ]; then
     rootfs=$(mktemp -d "$cache/rootfs.XXXX")
     echo "seed_images: debootstrap $suite into $rootfs (about a minute)"
-    debootstrap --variant=minbase --include=python3 "$suite" "$rootfs" "$(mirror)" >"$cache/debootstrap.log" 2>&1 \
+    debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" "$(mirror)" >"$cache/debootstrap.log" 2>&1 \
       || die "debootstrap failed; see $cache/debootstrap.log"
+    if [ "$slim" = 1 ]; then
+      rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
+        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/var/log/*.log
+      find "$rootfs"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+      printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+        >"$rootfs/etc/dpkg/dpkg.cfg.d/reflexion-slim"
+    fi
     tar -C "$rootfs" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     rm -rf "$rootfs"
   fi

@@ -224,6 +224,10 @@ def timed_request(url, method="GET", headers=None, body=None, timeout=5.0, valid
         chunks = []
         got = 0
         while got < max_body:
+            if resp.isclosed():
+                # the whole Content-Length is read and http.client closed the socket; on Python 3.13
+                # settimeout() on it then fails with EBADF (issue 19: triage in the trixie EE)
+                break
             sock.settimeout(deadline.remaining())
             chunk = resp.read1(min(_CHUNK, max_body - got))
             if deadline.expired:
