@@ -2,13 +2,16 @@
 # `make test`: every check CI runs. Exits non-zero on any failure; prints each stage's result and
 # the pytest summary lines.
 #
-# Two streams run side by side, because much of the time is spent waiting (container starts,
-# sample intervals, monitoring windows) rather than computing:
+# Three streams run side by side, because much of the time is spent waiting (container starts,
+# sample intervals, monitoring windows, SSH round trips) rather than computing:
 #   main: lint, sanity, unit tests, integration tests that need no lab, molecule scenarios of
 #         the modules and of the mitigation roles (each on its own throw-away project);
 #   lab:  everything that uses the shared lab stack (127.0.0.1:8000 ...) one after another: the lab
-#         tests, the Event-Driven Ansible tests, the lab molecule and the runbook-scenario molecules;
-#         plus the second deployment's tests (own project and ports), for balance.
+#         tests (AWX-style runner jobs and the execution environment included), the Event-Driven Ansible
+#         tests, the lab molecule and the runbook-scenario molecules;
+#   extra: what has its own stack or needs no engine: sanity and unit tests on the oldest ansible-core
+#         that requires_ansible claims (issue 17), the SSH fleet (its own compose project, issue 18) and
+#         the second deployment (its own project and ports, issue 22).
 # TEST_STREAMS=serial runs them one after the other instead.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -18,9 +21,8 @@ export REFLEXION_NO_SKIP=1
 mkdir -p .cache/test
 rm -f .cache/test/*.result
 
-# deployment2 (the acmeagent project, issue 22) does not use the lab; it runs in this stream only to balance the
-# two streams' wall time (the main stream's integration stage grew with the security tests of issue 15).
-LAB_PYTEST="tests/integration/lab tests/integration/eda tests/integration/deployment2"
+LAB_PYTEST="tests/integration/lab tests/integration/eda"
+EXTRA_PYTEST="tests/integration/fleet tests/integration/deployment2"
 LAB_MOLECULE="lab high_error_rate database_connection_issues memory_leak llm_api_failures rollback"
 
 stage() {  # stage STREAM NAME CMD...
@@ -46,11 +48,11 @@ other_molecule() {
 # streams. A failed test runs once more after 5 s; the first attempt's traceback stays in the log and
 # its name is listed as RERUN in the final summary, so a flake is visible, never hidden. A test that
 # fails twice fails the stage.
-RERUN="--reruns 1 --reruns-delay 5 --rerun-show-tracebacks -rR"
+RERUN="--reruns 1 --reruns-delay 5 --rerun-show-tracebacks -rR --durations=40"
 
 main_stream() {
   local ignores=""
-  for p in $LAB_PYTEST; do ignores="$ignores --ignore=$p"; done
+  for p in $LAB_PYTEST $EXTRA_PYTEST; do ignores="$ignores --ignore=$p"; done
   stage main lint make -s lint
   stage main sanity make -s sanity
   stage main unit make -s unit
@@ -66,21 +68,32 @@ lab_stream() {
   stage lab lab-absent ansible-playbook -i inventories/lab playbooks/lab.yml -e lab_state=absent
 }
 
+extra_stream() {
+  stage extra sanity-oldest make -s sanity-oldest
+  stage extra unit-oldest make -s unit-oldest
+  # shellcheck disable=SC2086
+  stage extra integration pytest $RERUN $EXTRA_PYTEST
+}
+
 make -s setup || { echo "test: setup failed (see above)"; exit 1; }
+make -s setup-oldest || { echo "test: setup of the oldest ansible-core failed (see above)"; exit 1; }
 make -s engine || { echo "test: no usable Docker engine (see above)"; exit 1; }
 
 start=$SECONDS
 if [ "${TEST_STREAMS:-parallel}" = serial ]; then
   main_stream 2>&1 | tee .cache/test/main.log
   lab_stream 2>&1 | tee .cache/test/lab.log
+  extra_stream 2>&1 | tee .cache/test/extra.log
 else
-  echo "test: running the main and lab streams side by side (logs: .cache/test/main.log, .cache/test/lab.log)"
+  echo "test: running the main, lab and extra streams side by side (logs: .cache/test/{main,lab,extra}.log)"
   main_stream > .cache/test/main.log 2>&1 &
   main_pid=$!
   lab_stream > .cache/test/lab.log 2>&1 &
   lab_pid=$!
-  wait $main_pid $lab_pid
-  for s in main lab; do
+  extra_stream > .cache/test/extra.log 2>&1 &
+  extra_pid=$!
+  wait $main_pid $lab_pid $extra_pid
+  for s in main lab extra; do
     echo
     echo "################### stream $s: full log ###################"
     cat ".cache/test/$s.log"
@@ -89,14 +102,14 @@ fi
 
 echo
 echo "=================== pytest summaries ==================="
-grep -hE '^=+ .*(passed|failed|error).* =+$' .cache/test/main.log .cache/test/lab.log || true
+grep -hE '^=+ .*(passed|failed|error).* =+$' .cache/test/main.log .cache/test/lab.log .cache/test/extra.log || true
 echo
 echo "=================== failures, reruns and flaky scenarios ==================="
-grep -hE '^(FAILED|ERROR|RERUN) |^molecule: (passed only on the retry|failed scenarios)' .cache/test/main.log .cache/test/lab.log || echo "(none)"
+grep -hE '^(FAILED|ERROR|RERUN) |^molecule: (passed only on the retry|failed scenarios)' .cache/test/main.log .cache/test/lab.log .cache/test/extra.log || echo "(none)"
 echo
 echo "=================== summary ($((SECONDS - start))s) ==================="
-cat .cache/test/main.result .cache/test/lab.result 2>/dev/null
-if grep -q '^FAIL' .cache/test/*.result 2>/dev/null || [ "$(cat .cache/test/*.result 2>/dev/null | wc -l)" -lt 8 ]; then
+cat .cache/test/main.result .cache/test/lab.result .cache/test/extra.result 2>/dev/null
+if grep -q '^FAIL' .cache/test/*.result 2>/dev/null || [ "$(cat .cache/test/*.result 2>/dev/null | wc -l)" -lt 11 ]; then
   echo "test: FAILED"
   exit 1
 fi
