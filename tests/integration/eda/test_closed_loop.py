@@ -63,7 +63,8 @@ def lab_var(name):
     """A variable as the lab inventory (and the lab role's defaults) resolve it for localhost."""
     proc = subprocess.run(
         [os.path.join(BIN, "ansible"), "localhost", "-i", os.path.join(ROOT, "inventories", "lab"), "-m",
-         "ansible.builtin.debug", "-a", "var=" + name, "-e", "@" + os.path.join(ROOT, "lab", "roles", "lab", "defaults", "main.yml")],
+         "ansible.builtin.debug", "-a", "var=" + name,
+         "-e", "@" + os.path.join(ROOT, "lab", "roles", "lab", "defaults", "main.yml")],
         cwd=ROOT, env=env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"),
         capture_output=True, text=True, timeout=120, check=False)
     try:
