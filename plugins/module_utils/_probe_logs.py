@@ -17,25 +17,29 @@ import os
 import re
 import time
 
-from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
+from ansible_collections.reflexion.incident.plugins.module_utils._log_files import glob_root, open_regular, resolve_inside
+from ansible_collections.reflexion.incident.plugins.module_utils._log_grep_bin import (
+    GrepError,
+    gnu_grep,
+    grep_plain,
+    prefilter_args,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._log_gzip import (
     GZIP_MAX_RATIO,
-    PARALLEL_MIN,
-    PRESETS,
-    FileScan,
     GzipCapError,
     GzipTruncatedError,
-    compile_patterns,
-    glob_root,
-    open_regular,
-    parse_time_spec,
     read_gzip,
+)
+from ansible_collections.reflexion.incident.plugins.module_utils._log_patterns import PRESETS, compile_patterns
+from ansible_collections.reflexion.incident.plugins.module_utils._log_readers import (
+    PARALLEL_MIN,
     read_plain,
     read_plain_parallel,
-    resolve_inside,
     seek_since,
-    timestamp_format,
     usable_cpus,
 )
+from ansible_collections.reflexion.incident.plugins.module_utils._log_scan import BAD_UTF8, CUT, FileScan
+from ansible_collections.reflexion.incident.plugins.module_utils._log_time import parse_time_spec, timestamp_format
 from ansible_collections.reflexion.incident.plugins.module_utils._probe import PROBE_COMMON_SPEC, resolve_timeout
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 from ansible_collections.reflexion.incident.plugins.module_utils._validate import require_finite
@@ -111,12 +115,37 @@ class DeadlineScan(FileScan):
 
 
 class LogGrep(object):
-    def __init__(self, params, patterns, since, until):
+    """``find_bin`` and ``run_command`` (the module's ``get_bin_path`` and ``run_command``) let a whole-file
+    scan of a plain file use the host's GNU grep as the prefilter (O(engine)); without them, or when grep
+    cannot serve the options, the scan is Python's."""
+
+    def __init__(self, params, patterns, since, until, find_bin=None, run_command=None):
         self.p = params
         self.patterns = patterns
         self.deadline = None
         self.since = since
         self.until = until
+        self.find_bin = find_bin
+        self.run_command = run_command
+        self._grep = None
+        self._grep_args = None
+
+    def grep_for(self, since, until):
+        """(grep, its prefilter arguments) when this scan may use grep, else None (looked up once)."""
+        if self.p.get("engine", "auto") == "python" or since is not None or until is not None:
+            return None
+        if self._grep is None:
+            self._grep_args = prefilter_args(self.patterns)
+            self._grep = (gnu_grep(self.find_bin, self.run_command) if self._grep_args is not None else None) or ""
+        return (self._grep, self._grep_args) if self._grep else None
+
+    def _read_grep(self, grep, real, scan):
+        """The fast path of ``_read`` for a plain file: grep as the prefilter. GrepError: scan it again in Python."""
+        with open_regular(real) as f:
+            finished = grep_plain(grep[0], grep[1], f, scan, self.deadline, self.run_command)
+        if not finished:
+            scan.done = scan.timed_out = True
+        return []
 
     def _read(self, real, st, gz, scan, since):
         """Feed the file to ``scan``; returns its warnings. OSError propagates."""
@@ -150,7 +179,7 @@ class LogGrep(object):
     def scan_file(self, path, root):
         p = self.p
         entry = {"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0, "compressed": False,
-                 "timestamp_format": None, "skipped": None, "warnings": [], "workers": 1,
+                 "timestamp_format": None, "skipped": None, "warnings": [], "workers": 1, "engine": None,
                  "unparsed_timestamps": 0, "outside_root": False}
         real, outside = resolve_inside(path, root)
         if outside:
@@ -177,8 +206,19 @@ class LogGrep(object):
             return entry, None
         scan = DeadlineScan(self.deadline, self.patterns, p["tail"], p["max_line_length"], self.since, self.until)
         scan.workers = 1
+        entry["engine"] = "python"
+        grep = self.grep_for(self.since, self.until)
         try:
-            entry["warnings"].extend(self._read(real, st, gz, scan, self.since))
+            if grep and not gz:
+                try:
+                    entry["warnings"].extend(self._read_grep(grep, real, scan))
+                    entry["engine"] = "grep"
+                except GrepError as exc:
+                    entry["warnings"].append("%s: scanned in Python instead" % exc)
+                    scan = DeadlineScan(self.deadline, self.patterns, p["tail"], p["max_line_length"], None, None)
+                    scan.workers = 1
+            if entry["engine"] == "python":
+                entry["warnings"].extend(self._read(real, st, gz, scan, self.since))
             if (self.since is not None or self.until is not None) and not scan.ts_seen \
                     and (scan.lines or scan.skipped_lines):
                 # Not one line could be placed in time: never report such a file as quiet. Scan it whole.
@@ -223,7 +263,7 @@ class LogGrep(object):
             if time.monotonic() >= self.deadline:
                 timed_out = True
                 entries.append({"path": path, "matches": 0, "bytes_scanned": 0, "lines_scanned": 0,
-                                "compressed": False, "timestamp_format": None, "workers": 1, "warnings": [],
+                                "compressed": False, "timestamp_format": None, "workers": 1, "warnings": [], "engine": None,
                                 "skipped": "not scanned: the deadline of %gs passed" % p["timeout"],
                                 "unparsed_timestamps": 0, "outside_root": False})
                 continue
@@ -236,6 +276,8 @@ class LogGrep(object):
             counts = [a + b for a, b in zip(counts, scan.counts)]
             for m in scan.tail:
                 m = dict(m)
+                m.pop(CUT, None)
+                m.pop(BAD_UTF8, None)
                 m["file"] = path
                 m["timestamp"] = iso(m["timestamp"])
                 tail.append(m)
@@ -361,6 +403,7 @@ def argument_spec():
         top_signatures=dict(type="int", default=10),
         unhealthy_matches=dict(type="int", default=100),
         workers=dict(type="int", default=0),
+        engine=dict(type="str", default="auto", choices=["auto", "python"]),
     )
     spec.update(PROBE_COMMON_SPEC)
     return spec

@@ -107,6 +107,20 @@ options:
       - V(0) uses the CPUs this process may run on, at most 4. V(1) keeps the scan on one core.
     type: int
     default: 0
+  engine:
+    description:
+      - How a whole-file scan (no O(since), no O(until)) finds its lines.
+      - V(auto) runs the host's GNU grep (C(LC_ALL=C grep -n -b -F), under C(timeout) with what is left of
+        O(timeout)) as a prefilter on the literals every match of the patterns must contain, and confirms
+        only the lines it prints in Python. It falls back to V(python) when the host has no GNU grep or
+        C(timeout), when a pattern has no such literal, when the file has NUL bytes past its start, when
+        the matching lines pass 128 MiB, or when grep fails (said in RV(files[].warnings)). Rotated .gz
+        files are always read by V(python). RV(files[].engine) tells which one scanned each file.
+      - V(python) scans in this process only; O(workers) applies to the Python path only.
+      - Both give the same counts, matches, signatures and line numbers.
+    type: str
+    choices: [auto, python]
+    default: auto
 notes:
   - Matching is on bytes; invalid UTF-8 in returned lines is shown as U+FFFD and counted per file.
   - With O(since) the line numbers of a plain file are unknown (null) when the scan started after a
@@ -213,6 +227,12 @@ files:
     workers:
       description: How many processes scanned the file (more than 1 only for a large plain file scanned whole).
       type: int
+    engine:
+      description:
+        - V(grep) when the host's GNU grep prefiltered the file, V(python) when this process scanned it all
+          (see O(engine)); null for a file that was skipped.
+      type: str
+      sample: grep
     unparsed_timestamps:
       description:
         - Lines of this file scanned without the O(since)/O(until) window because not one of its lines has a
@@ -276,7 +296,8 @@ from ansible_collections.reflexion.incident.plugins.module_utils._probe_logs imp
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     patterns, since, until = validate(module)
-    result = LogGrep(module.params, patterns, since, until).run()
+    result = LogGrep(module.params, patterns, since, until, find_bin=module.get_bin_path,
+                     run_command=module.run_command).run()
     finish(module, result)
 
 

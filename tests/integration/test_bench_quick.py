@@ -88,11 +88,19 @@ def test_benchmark_quick_mode_completes_and_writes_its_result(name, tmp_path):
     run([os.path.join(BENCH, "bench_%s.py" % name)], tmp_path)
     data = load(tmp_path, name)
     check_result(data, name)
-    if name == "memory_probe":  # quick: no container, the process case only
-        assert [row["case"].split(",")[0] for row in data["rows"]] == ["top processes"]
-        assert data["rows"][0]["process_s"] > 0
+    if name == "memory_probe":  # quick: no container, the task vs the user's shell task only
+        assert [row["case"].split(",")[0] for row in data["rows"]] == ["memory_probe task vs the shell task"]
+        row = data["rows"][0]
+        assert row["ping_s"] > 0 and row["module_s"] > 0 and row["inproc_s"] > 0
+        assert row["ref"] == "ansible.builtin.shell: ps aux --sort=-%mem | head"
     if name == "log_grep":  # the counts are checked against grep inside the benchmark; they must be real
         assert all(row["matches"] > 0 for row in data["rows"])
+        full = [row for row in data["rows"] if row["case"].startswith(("full scan", "gzip"))]
+        assert len(full) == 3
+        for row in full:  # as a process: the Ansible task, Ansible's fixed cost (ping) beside it, the module alone
+            assert row["ping_s"] > 0 and row["module_s"] > 0 and row["python_s"] > 0
+            assert row["net_s"] == row["ours_s"] - row["ping_s"]
+            assert row["engine"] == ("python" if row["case"].startswith("gzip") else "grep")
     assert sorted(os.listdir(str(tmp_path))) == ["%s.json" % name]
     assert tracked_figures() == before, "a quick run overwrote bench/results or docs/benchmarks.md"
 
@@ -125,7 +133,8 @@ def test_memory_probe_container_path_on_one_container(tmp_path):
     run([os.path.join(BENCH, "bench_memory_probe.py"), "--containers", "1"], tmp_path)
     data = load(tmp_path, "memory_probe")
     check_result(data, "memory_probe")
-    assert [row["case"] for row in data["rows"]][1] == "container memory, 1 containers vs 1"
-    left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=rxi-mem-bench-"], capture_output=True, text=True,
+    assert [row["case"] for row in data["rows"]][1] == "container memory, 1 containers vs 1, as a process"
+    assert data["rows"][0]["ref"].endswith("docker stats --no-stream")
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=rxi-perf-mem-"], capture_output=True, text=True,
                           check=False).stdout.split()
     assert left == []

@@ -188,7 +188,7 @@ def test_big_file_since_uses_binary_search(run_module, tmp_path):
 
 
 def test_parallel_full_scan_equals_one_process(run_module, tmp_path):
-    """A file over the 64 MiB split point, scanned by 3 processes, gives exactly the single-process answer:
+    """A file over the 64 MiB split point, scanned by 3 processes (and by grep), gives exactly the single-process answer:
     counts, lines, bytes, signatures, and the tail's absolute line numbers from the last part."""
     path = tmp_path / "huge.log"
     filler = "".join("%s INFO GET /v1/items/%d 200 ok\n" % (iso_z(OLD + i), i) for i in range(10000))
@@ -199,12 +199,15 @@ def test_parallel_full_scan_equals_one_process(run_module, tmp_path):
             f.write("%s ERROR upstream timeout in chunk %d id=%08x\n" % (iso_z(NEW), chunk, 0xb0000000 + chunk))
     assert os.path.getsize(str(path)) > 64 << 20
     args = {"paths": [str(path)], "patterns": ["errors", "network"], "tail": 150, "top_signatures": 3}
-    one = run_module("log_grep", dict(args, workers=1))
-    three = run_module("log_grep", dict(args, workers=3))
-    assert not one.failed and not three.failed, (one.output, three.output)
+    one = run_module("log_grep", dict(args, workers=1, engine="python"))
+    three = run_module("log_grep", dict(args, workers=3, engine="python"))
+    grep = run_module("log_grep", args)  # engine=auto: GNU grep as the prefilter, its output read in many blocks
+    assert not one.failed and not three.failed and not grep.failed, (one.output, three.output, grep.output)
     assert one["files"][0]["workers"] == 1 and three["files"][0]["workers"] == 3
+    assert grep["files"][0]["engine"] == "grep" and one["files"][0]["engine"] == "python"
     for key in ("counts", "total_matches", "lines_scanned", "bytes_scanned", "signatures", "matches", "status"):
         assert three[key] == one[key], key
+        assert grep[key] == one[key], key
     assert one["counts"] == {"errors": 130, "network": 130}
     assert one["lines_scanned"] == 130 * (lines_per_chunk + 1)
     assert [m["line"] for m in three["matches"]] == [(c + 1) * (lines_per_chunk + 1) for c in range(130)]

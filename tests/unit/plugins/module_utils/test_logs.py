@@ -5,16 +5,13 @@ import re
 
 import pytest
 
-from ansible_collections.reflexion.incident.plugins.module_utils._logs import (
-    PRESETS,
-    FileScan,
-    compile_patterns,
-    glob_root,
+from ansible_collections.reflexion.incident.plugins.module_utils._log_files import glob_root, resolve_inside
+from ansible_collections.reflexion.incident.plugins.module_utils._log_patterns import PRESETS, compile_patterns
+from ansible_collections.reflexion.incident.plugins.module_utils._log_scan import FileScan
+from ansible_collections.reflexion.incident.plugins.module_utils._log_signatures import mask_message, signature_keys
+from ansible_collections.reflexion.incident.plugins.module_utils._log_time import (
     line_timestamp,
-    mask_message,
     parse_time_spec,
-    resolve_inside,
-    signature_keys,
     timestamp_format,
 )
 
