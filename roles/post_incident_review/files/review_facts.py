@@ -212,9 +212,14 @@ def read_triage(incident_dir):
 
 
 class Review(object):
-    def __init__(self, incident_dir, ack_sla, resolve_sla, due_hours, timeline_limit, metrics_path):
+    def __init__(self, incident_dir, ack_sla, resolve_sla, due_hours, timeline_limit, metrics_path, stored=None):
         self.dir = incident_dir
-        raw = read_text(os.path.join(incident_dir, "record.json"))
+        if stored is not None:
+            # The incident store's answer (reflexion.incident.incident event=read, files or PostgreSQL):
+            # record, events and timeline come from it, the other files (status.md, triage-*.md) from the directory.
+            raw = json.dumps(stored.get("record"))
+        else:
+            raw = read_text(os.path.join(incident_dir, "record.json"))
         if raw is None:
             raise ReviewError("post_incident_review_incident_id: no record.json in %s (is the incident id right?)"
                               % incident_dir)
@@ -227,8 +232,12 @@ class Review(object):
         self.ack_sla, self.resolve_sla = ack_sla, resolve_sla
         self.due_hours, self.timeline_limit = due_hours, timeline_limit
         self.metrics_path = metrics_path
-        self.events = read_events(incident_dir, self.record)
-        self.runs = read_runs(incident_dir)
+        if stored is not None:
+            self.events = [e for e in stored.get("events") or [] if isinstance(e, dict) and e.get("event")]
+            self.runs = [t for t in (stored.get("timeline") or [])[:TIMELINE_LINE_CAP] if isinstance(t, dict)]
+        else:
+            self.events = read_events(incident_dir, self.record)
+            self.runs = read_runs(incident_dir)
         self.status = read_status(incident_dir)
         self.triage = read_triage(incident_dir)
         r = self.record
@@ -540,6 +549,8 @@ def main(argv):
     p.add_argument("--timeline-limit", type=int, default=200)
     p.add_argument("--metrics", default="")
     p.add_argument("--plot-note", default="no plot: no Prometheus URL was given")
+    p.add_argument("--store-stdin", action="store_true",
+                   help="read {record, events, timeline} (the incident store's answer) as JSON from stdin")
     args = p.parse_args(argv[1:])
     try:
         redact = load_redact(args.redact_module)
@@ -548,7 +559,16 @@ def main(argv):
         except ValueError:
             raise ReviewError("post_incident_review_ack_sla_minutes/post_incident_review_resolve_sla_minutes: "
                               "not a mapping of severity to minutes") from None
-        facts = Review(args.dir, ack_sla, resolve_sla, args.due_hours, args.timeline_limit, args.metrics).build()
+        stored = None
+        if args.store_stdin:
+            try:
+                stored = json.loads(sys.stdin.read(READ_CAP * 4))
+            except ValueError:
+                raise ReviewError("post_incident_review_incident_id: the incident store's answer is not JSON") from None
+            if not isinstance(stored, dict) or not isinstance(stored.get("record"), dict):
+                raise ReviewError("post_incident_review_incident_id: the incident store returned no record")
+        facts = Review(args.dir, ack_sla, resolve_sla, args.due_hours, args.timeline_limit, args.metrics,
+                       stored=stored).build()
         facts["plot_note"] = one_line(args.plot_note)
     except ReviewError as exc:
         print(str(exc), file=sys.stderr)

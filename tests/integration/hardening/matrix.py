@@ -156,10 +156,10 @@ ROLES = {
                                  "debug_bundle_extra_items"),
     "debug-bundle-only-type": ("debug_bundle", None, {"debug_bundle_incident_id": "incident-2026-01-01-000000",
                                                       "debug_bundle_only": {"a": 1}}, "debug_bundle_only"),
-    "lab-state": ("lab", None, {"lab_state": "gone"}, "lab_state"),
-    "lab-replicas-type": ("lab", None, {"lab_app_replicas": "many"}, "lab_app_replicas"),
-    "lab-fault-choice": ("lab", "fault", {"lab_fault": "meteor"}, "lab_fault"),
-    "lab-fault-provider": ("lab", "fault", {"lab_fault": "llm_auth", "lab_fault_provider": "gemini"},
+    "lab-state": ("reflexion.lab.lab", None, {"lab_state": "gone"}, "lab_state"),
+    "lab-replicas-type": ("reflexion.lab.lab", None, {"lab_app_replicas": "many"}, "lab_app_replicas"),
+    "lab-fault-choice": ("reflexion.lab.lab", "fault", {"lab_fault": "meteor"}, "lab_fault"),
+    "lab-fault-provider": ("reflexion.lab.lab", "fault", {"lab_fault": "llm_auth", "lab_fault_provider": "gemini"},
                            "lab_fault_provider"),
     "llm-fallback-state": ("llm_fallback", None, {"llm_fallback_state": "maybe"}, "llm_fallback_state"),
     "llm-fallback-status-elements": ("llm_fallback", None, {"llm_fallback_verify_status": ["ok"]},
@@ -211,18 +211,24 @@ ROLES = {
 # checks are not module or role entry points: tests/integration/eda/test_playbook_alert_check.py and
 # tests/unit/test_eda_alert_validation.py hold their bad-input cases.)
 from . import (  # noqa: E402
+    matrix_sec_arch,  # noqa: E402 (issue 17: the entry points called with tasks_from)
     matrix_sec_comm,  # noqa: E402 (issue 16: the communicate role)
+    matrix_sec_fleet,  # noqa: E402 (issue 18: the per-host map, the alert's host)
     matrix_sec_group,  # noqa: E402 (issue 17: the probes action group's common options)
     matrix_sec_guards,
     matrix_sec_inputs,
     matrix_sec_io,
+    matrix_sec_page,  # noqa: E402 (issue 21: the incident page, verify's wait)
+    matrix_sec_perf,  # noqa: E402 (issue 20: log_grep's engine)
     matrix_sec_plan,  # noqa: E402 (issue 16: reflexion.incident.plan and the roles around it)
     matrix_sec_secrets,
     matrix_sec_signals,  # noqa: E402 (issue 16: triage signals)
+    matrix_sec_store,  # noqa: E402 (issue 19: the incident store)
 )
 
 for _area in (matrix_sec_guards, matrix_sec_inputs, matrix_sec_io, matrix_sec_secrets, matrix_sec_comm,
-              matrix_sec_signals, matrix_sec_plan, matrix_sec_group):
+              matrix_sec_signals, matrix_sec_plan, matrix_sec_group, matrix_sec_arch, matrix_sec_page, matrix_sec_store,
+              matrix_sec_perf, matrix_sec_fleet):
     for _table, _extra in ((MODULES, _area.MODULES), (ROLES, _area.ROLES)):
         _clash = set(_table) & set(_extra)
         assert not _clash, "duplicate bad-input case ids: %s" % sorted(_clash)
