@@ -25,6 +25,7 @@ __metaclass__ = type
 
 import datetime
 import json
+import math
 import os
 import re
 import tempfile
@@ -138,7 +139,7 @@ def _number(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number and abs(number) != float("inf") else None
+    return number if math.isfinite(number) else None
 
 
 # ---------------------------------------------------------------- facts from the events

@@ -19,7 +19,7 @@ description:
     once, at their start, to decide whether they only print what they would do.
   - An action plugin that runs on the controller; it needs no connection to the host.
 author:
-  - reflexion.incident contributors
+  - Reflexion SRE team (@reflexion)
 options: {}
 attributes:
   action:

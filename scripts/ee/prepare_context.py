@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stage everything the execution environment build needs, on the host, so the image build is offline.
 
 Writes into STAGE (scripts/build_ee.sh passes .cache/ee/stage):

@@ -166,7 +166,7 @@ def _payload(cls, asset, extra=None):
 def test_every_field_is_one_awxkit_posts():
     """`awx import` silently drops a field the endpoint does not take; awxkit's payload builders list the fields
     each object takes, so a misspelt field (scm_update_cache_timout) fails here instead of vanishing in AWX."""
-    import awxkit.api.pages as pages
+    from awxkit.api import pages
 
     classes = {"credential_types": pages.CredentialType, "credentials": pages.Credential, "projects": pages.Project,
                "inventory": pages.Inventory, "inventory_sources": pages.InventorySource,

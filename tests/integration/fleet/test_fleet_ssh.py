@@ -126,7 +126,7 @@ def test_fault_on_one_host_one_incident_that_host_only_under_runner(fleet, tmp_p
     with open(report) as f:
         text = f.read()
     rows = re.findall(r"^\| (host\d) \| (P\d) \|", text, re.M)
-    assert [s for _, s in rows] == sorted(s for _, s in rows) and rows[0][1] == worst, text
+    assert [row[1] for row in rows] == sorted(row[1] for row in rows) and rows[0][1] == worst, text
     assert "| host2 | %s |" % worst in text and "## host2: %s" % worst in text, text
     assert "| %s hosts | " % worst in text
     for h in HOSTS:
@@ -139,8 +139,8 @@ def test_fault_on_all_hosts_rolls_in_batches_and_a_batch_that_does_not_recover_s
     # One batch per host. host2's health gate probes a closed port, so its batch "does not recover": the
     # rollout stops there and host3 is never touched.
     gate_url = "{{ 'http://127.0.0.1:9/health' if inventory_hostname == 'host2' else reflexion_health_url }}"
-    rc, out = playbook("high_error_rate.yml", *extra(dict(FAST, incidents_dir=str(tmp_path), reflexion_serial=1,
-                                                         verify_health_url=gate_url, verify_gate_timeout=6)), check=False)
+    fast = dict(FAST, incidents_dir=str(tmp_path), reflexion_serial=1, verify_health_url=gate_url, verify_gate_timeout=6)
+    rc, out = playbook("high_error_rate.yml", *extra(fast), check=False)
     assert rc != 0, out[-4000:]
     gates = re.findall(r"health gate, batch ([\w, ]+):", out)
     assert gates == ["host1", "host2"], out[-6000:]

@@ -83,7 +83,7 @@ class App(object):
         while not self.stop.is_set():
             self.reqs.labels(status="200").inc(99)
             self.reqs.labels(status="500").inc(1)
-            for _ in range(10):
+            for _dummy in range(10):
                 self.hist.observe(0.08)
             self.routes["/metrics"] = (200, generate_latest(self.reg), 0)
             time.sleep(0.1)
