@@ -34,7 +34,11 @@ def open_incidents(tmp_path, incidents_dir, titles):
 
 def status_update(incidents_dir, tmp_path, **extra):
     varsfile = tmp_path / "extra.json"
-    varsfile.write_text(json.dumps(dict(extra, incidents_dir=incidents_dir, status="RESOLVED")))
+    extra = dict(extra, incidents_dir=incidents_dir)
+    extra.setdefault("status", "RESOLVED")
+    if extra["status"] is None:  # the workflow's last node names no status
+        del extra["status"]
+    varsfile.write_text(json.dumps(extra))
     return ansible(os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "local"),
                    os.path.join(ROOT, "playbooks", "status_update.yml"), "-e", "@" + str(varsfile))
 
@@ -61,3 +65,22 @@ def test_status_update_finds_the_incident_without_an_id(tmp_path):
         assert "RESOLVED" in f.read()
     assert sorted(p for p in os.listdir(incidents) if p.startswith("incident-")) == [
         "incident-2026-11-26-100000", "incident-2026-11-26-110000", "incident-2026-11-26-120000"]
+
+
+def test_an_update_without_status_keeps_the_incidents_own(tmp_path):
+    """The workflow's last node sends no status: a RESOLVED incident stays RESOLVED (it used to send MONITORING,
+    and the playbook's own default, INVESTIGATING, would have reopened it too)."""
+    incidents = str(tmp_path / "incidents")
+    iid = "incident-2026-11-26-130000"
+    open_incidents(tmp_path, incidents, {iid: "high_error_rate: error ratio 43.8%"})
+    rc, out = status_update(incidents, tmp_path, reflexion_incident_id=iid)  # status RESOLVED
+    assert rc == 0, out
+    rc, out = status_update(incidents, tmp_path, incident_id="", reflexion_incident_id=iid, status=None,
+                            mitigation="The high_error_rate mitigation ran after approval (AWX workflow).")
+    assert rc == 0, out
+    with open(os.path.join(incidents, iid, "status.md")) as f:
+        text = f.read()
+    assert "RESOLVED" in text and "INVESTIGATING" not in text and "MONITORING" not in text, text
+    with open(os.path.join(incidents, iid, "incident.jsonl")) as f:
+        statuses = [json.loads(line).get("status") for line in f if line.strip()]
+    assert [s for s in statuses if s][-1] == "RESOLVED", statuses
