@@ -147,7 +147,13 @@ def test_fault_on_all_hosts_rolls_in_batches_and_a_batch_that_does_not_recover_s
     assert "ROLLOUT STOPPED: host2 (batch host2) did not recover within 6 s" in out, out[-6000:]
     assert "hosts left untouched: host3" in out, out[-6000:]
     assert [breaker(h) for h in HOSTS] == ["true", "true", "false"]
-    assert len(incidents(tmp_path)) == 1
+    found = incidents(tmp_path)
+    assert len(found) == 1
+    # host1's batch passed its gate, but the rollout stopped: the incident must not read RESOLVED (verify runs
+    # once, after the last batch)
+    with open(os.path.join(found[0], "incident.jsonl")) as f:
+        statuses = [json.loads(line).get("status") for line in f if line.strip()]
+    assert "RESOLVED" not in statuses, statuses
 
 
 def test_debug_bundle_fetched_from_every_host(fleet, tmp_path):
