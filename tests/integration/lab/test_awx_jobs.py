@@ -1,8 +1,8 @@
 """Jobs as AWX runs them (issue 19 item 2): four ansible-runner jobs share one incident through the store.
 
-triage -> a mitigation (playbooks/restart_services.yml, check mode) -> status_update -> post_incident_review, each an
-ansible-runner job in its own fresh private data directory that is deleted when the job ends, against the
-lab. The jobs share nothing but the incident store:
+triage -> a mitigation (playbooks/restart_services.yml: the app replicas restarted) -> status_update ->
+post_incident_review, each an ansible-runner job in its own fresh private data directory that is deleted when the
+job ends, against the lab. The jobs share nothing but the incident store:
 
 - files: a store directory outside every private data directory (AWX: "Paths to expose to isolated jobs");
 - postgresql: a loopback PostgreSQL (tests/integration/pg_redis_servers.py), reached the way the AWX
@@ -10,8 +10,8 @@ lab. The jobs share nothing but the incident store:
   job's reflexion_incident_dir is inside its own private data directory, so nothing else survives.
 
 At the end there is one incident (one id) whose events and timeline hold every job's work, in job order.
-Run it with the lab lock held (flock /tmp/reflexion-lab.lock ...): it probes the lab and changes nothing there
-(the mitigation job runs in check mode).
+Run it with the lab lock held (flock /tmp/reflexion-lab.lock ...): the mitigation job restarts the lab's app
+replicas (once per incident: the restart role's marker), and waits until they are healthy again.
 """
 
 import json
@@ -24,7 +24,7 @@ import tempfile
 import pytest
 
 from ..pg_redis_servers import SUPER_PASSWORD, postgres_server
-from .conftest import INVENTORY, ROOT, health
+from .conftest import INVENTORY, ROOT, docker_inspect, health, project_containers
 
 JOBS = ("triage", "restart_services", "status_update", "post_incident_review")
 SCENARIO = "rxi_store_awx"
@@ -33,7 +33,7 @@ SCENARIO = "rxi_store_awx"
 @pytest.fixture(scope="module")
 def running_lab(request):
     """The lab answering on 127.0.0.1:8000: the session's lab when nothing answers (a fresh stream), else the one
-    running (triage only reads it, whatever its health; the mitigation job runs in check mode)."""
+    running (triage only reads it, whatever its health; the mitigation restarts the app replicas)."""
     try:
         code, _body, _h = health()
         up = bool(code)
@@ -42,6 +42,13 @@ def running_lab(request):
     if not up:
         request.getfixturevalue("lab")
     return True
+
+
+def app_started_at():
+    """Container id -> StartedAt of the lab's app replicas (a restart changes every one)."""
+    ids = project_containers("reflexion", all_states=False)
+    assert ids, "no app replica running"
+    return dict((c["Id"], c["State"]["StartedAt"]) for c in docker_inspect(*ids))
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +134,17 @@ def test_four_runner_jobs_share_one_incident(store, running_lab, pg, tmp_path):
     incident_id = listed[0]["id"]
     assert any(name.startswith("triage-") for name in files), sorted(files)
 
-    # 2. a mitigation, as its own job: restart_services in check mode, as the workflow's approval step would show it
-    #    (a real restart is the restart role's own test; here only the job's trace in the shared incident matters)
+    # 2. a mitigation, as its own job: the app replicas restarted (a real restart; the job waits until they are
+    #    healthy again)
+    started = app_started_at()
     status, rc, out, files = run_job("restart_services", {"restart_reason": "rxi-store-" + store.replace("postgresql", "pg"),
                                                           "restart_incident_id": incident_id,
-                                                          "incident_id": incident_id}, store_env, shared, check=True)
+                                                          "incident_id": incident_id}, store_env, shared)
     assert status == "successful" and rc == 0, out[-4000:]
+    after = app_started_at()
+    assert sorted(after) == sorted(started) and all(after[c] != started[c] for c in started), (started, after)
+    notes = [e.get("message") for e in read_store(store_env, reader_dir, incident_id)["events"] if e["event"] == "note"]
+    assert any(n and n.startswith("mitigation applied: restart_app") for n in notes), notes
 
     # 3. status_update finds the incident in the store and records the status
     status, rc, out, files = run_job("status_update", {"incident_id": incident_id, "status": "MONITORING",
