@@ -135,10 +135,11 @@ def batch_secrets(params):
     return secrets
 
 
-def prepare(params, run_command=None):
+def prepare(params, run_command=None, find_bin=None):
     """Validate every requested probe. Returns ([(name, run)], secrets, unavailable); raises BadProbeInputError.
 
-    ``run_command`` is the module's AnsibleModule.run_command, for the probes that run a command (deploys: git).
+    ``run_command`` is the module's AnsibleModule.run_command, for the probes that run a command (deploys: git;
+    logs: GNU grep, found with ``find_bin``, the module's get_bin_path).
 
     A probe whose library is missing on the host does not fail the batch: during an outage the other
     probes' evidence matters more. It is returned in ``unavailable`` (name -> why) and reported as a
@@ -171,7 +172,12 @@ def prepare(params, run_command=None):
             # the probe module's own validate(); log_grep's returns the compiled patterns and the time
             # window, which its class takes after the params
             extra = probe.validate(sub) or ()
-            kwargs = {"run_command": run_command} if name == "deploys" else {}
+            kwargs = {}
+            if name == "deploys":
+                kwargs = {"run_command": run_command}
+            elif name == "logs" and find_bin is not None:
+                # log_grep's whole-file fast path (GNU grep as the prefilter), as when it runs as its own module
+                kwargs = {"run_command": run_command, "find_bin": find_bin}
             runs.append((name, getattr(probe, class_name)(sub.params, *extra, **kwargs).run))
         except MissingLibraryError as exc:
             unavailable[name] = "%s (install it on the host to get this probe's evidence)" % exc

@@ -92,7 +92,8 @@ attributes:
     description: Runs on the controller, where the incidents directory is.
     platforms: posix
 notes:
-  - Drawing the page is not a change (it is a view of the record); recording a sample is.
+  - Neither drawing the page (a view of the record) nor recording a sample (an observation, like the run's
+    timeline) is a change, so a second run of a scenario on the same state reports C(changed=0).
 """
 
 EXAMPLES = r"""
@@ -192,7 +193,9 @@ class IncidentPage(object):
         incident_dir = os.path.join(base, incident_id)
         sample = {"at": at, "host": self.p["host"], "metrics": metrics} if metrics else None
         result = dict(
-            changed=bool(sample),
+            # a sample is an observation, like the timeline: not a change of the system (a second run of a
+            # scenario on the same state reports changed=0)
+            changed=False,
             page=os.path.join(incident_dir, page.PAGE_NAME),
             index=os.path.join(base, page.INDEX_NAME),
             sample=sample,

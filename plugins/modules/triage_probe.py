@@ -191,7 +191,7 @@ class TriageProbe(object):
         require_finite(module, PROBE_COMMON_SPEC)
         resolve_timeout(module, None)
         try:
-            runs, secrets, unavailable = prepare(module.params, run_command=module.run_command)
+            runs, secrets, unavailable = prepare(module.params, run_command=module.run_command, find_bin=module.get_bin_path)
         except BadProbeInputError as exc:
             module.fail_json(msg=str(exc))
         register_secrets(module, secrets)

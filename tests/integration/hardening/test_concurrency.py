@@ -15,6 +15,11 @@ ROUTES = {
 }
 
 
+def incident_ids(incidents):
+    """The incidents in the directory (it also holds the incident index, index.html, and its lock)."""
+    return sorted(n for n in os.listdir(str(incidents)) if n.startswith("incident-"))
+
+
 def start(playbook, extra):
     cmd = [os.path.join(os.path.dirname(__import__("sys").executable), "ansible-playbook"), "-i",
            os.path.join(ROOT, "inventories/local"), os.path.join(ROOT, playbook), "-e", json.dumps(extra)]
@@ -33,7 +38,7 @@ def test_two_triage_and_two_status_updates_at_once(run_playbook, tmp_path):
                 "triage_incident_dir": str(incidents), "incidents_dir": str(incidents)}
         first = run_playbook("playbooks/triage.yml", extra_vars=base)
         assert first.returncode == 0, first.stdout[-3000:]
-        (incident_id,) = os.listdir(str(incidents))
+        (incident_id,) = incident_ids(incidents)
         procs = [start("playbooks/triage.yml", base), start("playbooks/triage.yml", base)]
         for status in ("IDENTIFIED", "MONITORING"):
             procs.append(start("playbooks/status_update.yml", dict(base, incident_id=incident_id, status=status)))
@@ -41,7 +46,7 @@ def test_two_triage_and_two_status_updates_at_once(run_playbook, tmp_path):
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
         assert "Traceback" not in out
-    assert os.listdir(str(incidents)) == [incident_id]  # both triage runs reused the open incident
+    assert incident_ids(incidents) == [incident_id]  # both triage runs reused the open incident
     path = incidents / incident_id
     jsonl = path.joinpath("incident.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in jsonl]  # a torn line would not parse
