@@ -12,7 +12,7 @@ TEST_BED = ("tests/integration/", "tests/unit/", "tests/deployments/", "molecule
             "lab/", "playbooks/lab.yml", "playbooks/lab_fault.yml", "playbooks/fleet.yml", "playbooks/fleet_fault.yml",
             "inventories/lab/", "docs/lab.md",
             # development set-up
-            ".venv", "Makefile", "requirements", "pyproject.toml", "packages-debian.txt", "tests/conftest.py")
+            ".venv", "Makefile", "requirements", "pyproject.toml", "packages-debian.txt", "tests/")
 
 
 def test_tarball_holds_no_test_bed_file(tmp_path):

@@ -185,8 +185,7 @@ def test_builder_context_and_introspection_are_runtime_only(staged):
     assert (ctx / "_build" / "ee" / "pkgmgr").stat().st_mode & 0o111
     # the builder's own introspection (the image's builder stage) over the collections installed offline
     inst = staged.get("installed")
-    if inst is None:
-        pytest.skip("needs test_staged_context_installs_offline_with_dependencies")
+    assert inst is not None, "test_staged_context_installs_offline_with_dependencies (run first) did not install"
     proc = run([sys.executable, str(ctx / "_build" / "scripts" / "introspect.py"), "introspect", str(inst),
                 "--exclude-collection-reqs=%s" % (ctx / "_build" / "exclude-collections.txt")], cwd=str(ctx))
     found = yaml.safe_load(proc.stdout)

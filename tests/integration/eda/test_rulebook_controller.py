@@ -178,8 +178,8 @@ def wait_launches(controller, count, proc, log, timeout=90):
 
 
 def test_alerts_launch_the_job_templates_with_only_the_validated_fields(tmp_path, controller):
-    if not shutil.which("java"):
-        pytest.skip("no java on PATH (Debian package openjdk-17-jre-headless)")
+    # make test installs it (packages-debian.txt); a missing java is a failure, not a skip
+    assert shutil.which("java"), "no java on PATH (Debian package openjdk-17-jre-headless)"
     port = free_port()
     base = "http://127.0.0.1:%d" % port
     inventory = tmp_path / "hosts.yml"
