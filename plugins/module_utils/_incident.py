@@ -318,18 +318,23 @@ def read_events(incident_dir):
     return events
 
 
-def write_record(incident_dir, record):
-    fd, tmp = tempfile.mkstemp(prefix=".record.", dir=incident_dir)
+def write_atomic(directory, name, text):
+    """Write ``text`` to ``directory/name`` through a temporary file and a rename (readers never see half of it)."""
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=directory)
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2, sort_keys=True)
-            fh.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
         os.chmod(tmp, FILE_MODE)
-        os.rename(tmp, os.path.join(incident_dir, RECORD_NAME))
+        os.rename(tmp, os.path.join(directory, name))
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return os.path.join(directory, name)
+
+
+def write_record(incident_dir, record):
+    write_atomic(incident_dir, RECORD_NAME, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def load(incident_dir, incident_id):

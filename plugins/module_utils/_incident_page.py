@@ -28,7 +28,6 @@ import json
 import math
 import os
 import re
-import tempfile
 
 try:
     from html import escape as _html_escape
@@ -40,6 +39,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._incident impor
     Locked,
     ensure_dir,
     read_events,
+    write_atomic,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._redact import redact
 
@@ -653,20 +653,6 @@ def _read_capped(path, cap):
     return data.decode("utf-8", "replace")
 
 
-def _write_atomic(directory, name, text):
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.rename(tmp, os.path.join(directory, name))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return os.path.join(directory, name)
-
-
 def read_samples(incident_dir):
     path = os.path.join(incident_dir, SAMPLES_NAME)
     out = []
@@ -738,7 +724,7 @@ def write_index(pages_dir):
                     break
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with IndexLock(pages_dir):
-        return _write_atomic(pages_dir, INDEX_NAME, render_index(summaries, now))
+        return write_atomic(pages_dir, INDEX_NAME, render_index(summaries, now))
 
 
 class IndexLock(Locked):
@@ -758,8 +744,8 @@ def write_page(record, events, pages_dir):
         if events is None:
             events = read_events(incident_dir)
         extra = gather(incident_dir)
-        page = _write_atomic(incident_dir, PAGE_NAME, render_page(record, events, extra))
-        _write_atomic(incident_dir, SUMMARY_NAME, json.dumps(summary_of(record), sort_keys=True))
+        page = write_atomic(incident_dir, PAGE_NAME, render_page(record, events, extra))
+        write_atomic(incident_dir, SUMMARY_NAME, json.dumps(summary_of(record), sort_keys=True))
     write_index(pages_dir)
     return page
 
