@@ -39,7 +39,12 @@ for image in $images; do
   # SEED_INCLUDE: more packages than python3 (comma-separated), e.g. the EE's runtime packages.
   slim=${SEED_SLIM:-0}
   include=python3${SEED_INCLUDE:+,$SEED_INCLUDE}
-  tarball="$cache/$suite-minbase$([ "$slim" = 1 ] && echo -slim)$([ -n "${SEED_INCLUDE:-}" ] && echo "-$(echo "$include" | cksum | cut -d' ' -f1)").tar"
+  # (if/fi, not `[ ] && echo`: under `set -e` an assignment whose last command substitution fails ends the
+  # script, and did, silently, on a machine without the images.)
+  suffix=""
+  if [ "$slim" = 1 ]; then suffix="-slim"; fi
+  if [ -n "${SEED_INCLUDE:-}" ]; then suffix="$suffix-$(echo "$include" | cksum | cut -d' ' -f1)"; fi
+  tarball="$cache/$suite-minbase$suffix.tar"
   if [ ! -s "$tarball" ]; then
     rootfs=$(mktemp -d "$cache/rootfs.XXXX")
     echo "seed_images: debootstrap $suite into $rootfs (about a minute)"
