@@ -10,29 +10,43 @@ GNU grep (``LC_ALL=C grep -n -b -F [-i]``) finds the lines that contain one of t
 match of the patterns must contain (the same prefilter the Python scanner uses with ``bytes.find``);
 Python confirms only those lines with the patterns' regexes and does everything else the Python path
 does on them (counts per pattern, signatures, the tail with line numbers and byte offsets), in blocks of
-grep's output as it streams (bounded memory). The file reaches grep as its standard input, from the
-descriptor log_grep opened (a regular file, no symlink swapped in), so grep never resolves a path.
+grep's output (bounded memory). The file reaches grep as ``/dev/fd/N``, the descriptor log_grep opened
+(a regular file, no symlink swapped in) passed with ``pass_fds``, so grep never resolves the log's path.
 
 grep runs through the module's ``run_command`` (``/bin/sh -c`` with the arguments as positional
 parameters, never interpolated), under ``timeout(1)`` with what is left of the scan's deadline, with a
 1 GiB address-space limit. Its output goes to a file in a private temporary directory (not through
 ``run_command``'s pipe, which would hold it all in memory), capped with ``head -c``, and is read back in
 blocks; a scan whose matching lines pass GREP_OUTPUT_CAP goes to the Python path instead, as does any
-failure of grep (exit status 2, NUL bytes, a signal), so grep can only make a scan faster. A rotated .gz
-file stays on the Python path: ``run_command`` cannot stream the decompressed data into grep with the
-Python reader's expansion cap and damage handling.
+failure of grep (exit status 2, NUL bytes, a signal), so grep can only make a scan faster.
+
+A rotated .gz file reaches grep through a pipe: ``GzipFeeder``, a thread, decompresses it with zlib (which
+releases the GIL) through the Python reader's own ``inflate`` (same expansion cap, same damaged-member
+handling) into the pipe's write end, while grep reads ``/dev/fd/<read end>`` (``pass_fds``). When
+``run_command`` returns (grep done, failed or stopped by ``timeout``), the read end is closed, so a thread
+still writing gets EPIPE and ends.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import fcntl
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import time
+import zlib
 
+from ansible_collections.reflexion.incident.plugins.module_utils._log_gzip import (
+    GzipCapError,
+    GzipTruncatedError,
+    inflate,
+)
 from ansible_collections.reflexion.incident.plugins.module_utils._log_scan import _last_ts
 from ansible_collections.reflexion.incident.plugins.module_utils._log_time import line_timestamp
 
@@ -229,10 +243,30 @@ def _count_lines_from(f, offset, deadline):
     return n, last == b"\n", False
 
 
+def _grep_file(tools, args, fd, left, out, run_command):
+    """Run grep on ``/dev/fd/<fd>`` (passed with ``pass_fds``), its output into the file ``out``. Returns
+    (size of the output, timed out). GrepError: nothing usable."""
+    grep, timeout = tools
+    cmd = ["/bin/sh", "-c", _SCRIPT, "sh", str(GREP_OUTPUT_CAP + 1), out, timeout, "-k", "1", "%.3f" % left,
+           grep, "-n", "-b"] + list(args) + ["--", "/dev/fd/%d" % fd]
+    _rc, _out, err = run_command(cmd, environ_update={"LC_ALL": "C"}, encoding=None, pass_fds=(fd,))
+    err = err or b""
+    status = re.search(br"rc=(\d+)", err)
+    grep_rc = int(status.group(1)) if status else None
+    if b"binary file" in err.lower():
+        raise GrepError("grep: NUL bytes past the start of the file (grep stops printing lines there)")
+    size = os.path.getsize(out) if os.path.exists(out) else 0
+    if size > GREP_OUTPUT_CAP:
+        raise GrepError("grep: more than %d MiB of matching lines" % (GREP_OUTPUT_CAP >> 20))
+    timed_out = grep_rc in (124, 137)
+    if not timed_out and grep_rc not in (0, 1):
+        raise GrepError("grep exited with status %s (%s)" % (grep_rc, err.decode("utf-8", "replace").strip()[:200]))
+    return size, timed_out
+
+
 def grep_plain(tools, args, f, scan, deadline, run_command):
     """Scan the open plain file ``f`` with grep; fills ``scan`` as FileScan would. Returns False when the
     deadline passed. GrepError: nothing usable, scan the file again in Python."""
-    grep, timeout = tools
     left = deadline - time.monotonic()
     if left <= 0:
         return False
@@ -240,20 +274,8 @@ def grep_plain(tools, args, f, scan, deadline, run_command):
     tmp = tempfile.mkdtemp(prefix="log_grep_")  # mode 0700
     try:
         out = os.path.join(tmp, "out")
-        cmd = ["/bin/sh", "-c", _SCRIPT, "sh", str(GREP_OUTPUT_CAP + 1), out, timeout, "-k", "1", "%.3f" % left,
-               grep, "-n", "-b"] + list(args) + ["--", "/dev/fd/%d" % fd]
-        _rc, _out, err = run_command(cmd, environ_update={"LC_ALL": "C"}, encoding=None, pass_fds=(fd,))
-        err = err or b""
-        status = re.search(br"rc=(\d+)", err)
-        grep_rc = int(status.group(1)) if status else None
-        if b"binary file" in err.lower():
-            raise GrepError("grep: NUL bytes past the start of the file (grep stops printing lines there)")
-        size = os.path.getsize(out) if os.path.exists(out) else 0
-        if size > GREP_OUTPUT_CAP:
-            raise GrepError("grep: more than %d MiB of matching lines" % (GREP_OUTPUT_CAP >> 20))
-        timed_out = grep_rc in (124, 137) or time.monotonic() >= deadline
-        if not timed_out and grep_rc not in (0, 1):
-            raise GrepError("grep exited with status %s (%s)" % (grep_rc, err.decode("utf-8", "replace").strip()[:200]))
+        size, timed_out = _grep_file(tools, args, fd, left, out, run_command)
+        timed_out = timed_out or time.monotonic() >= deadline
         gs = GrepScan(scan, deadline)
         gs.read_output(out, size)  # after a timeout: the lines grep finished printing
     finally:
@@ -261,6 +283,7 @@ def grep_plain(tools, args, f, scan, deadline, run_command):
     if timed_out:
         scan.bytes = gs.last_end
         scan.lines = gs.last_line
+        _place_continuations(f, scan)
         return False
     rest, ends_nl, whole = _count_lines_from(f, gs.last_end, deadline)
     scan.lines = gs.last_line + rest + (0 if ends_nl else 1)
@@ -280,3 +303,165 @@ def _place_continuations(f, scan):
         before = f.read(entry["offset"] - lo)
         ts = _last_ts(before, len(before), limit=500) if before else None
         entry["timestamp"] = ts
+
+
+# The pipe between the decompressing thread and grep: 1 MiB (Linux's default pipe-max-size) instead of 64 KiB.
+PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Python < 3.10 has no name for it
+# Compressed bytes read per call, and the most decompressed bytes per zlib call (one write into the pipe).
+GZ_READ = 1 << 20
+GZ_CHUNK = 1 << 20
+# The end of the decompressed stream kept in memory, to place a stack-trace line of the tail in time without
+# decompressing the file again.
+_KEEP = 4 << 20
+
+
+class GzipFeeder(threading.Thread):
+    """Decompresses an open .gz file into a pipe's write end for grep (zlib releases the GIL, so this runs beside
+    grep), stops at the expansion cap, and keeps the error the Python reader would report (damage, cap) and the end
+    of the stream. A second thread counts the decompressed lines meanwhile (off the decompression's path). It ends
+    when the file is read, when ``stop`` is set or when the read end is closed (EPIPE: grep stopped, or its time ran
+    out), and closes the write end in every case (grep's end of file)."""
+
+    def __init__(self, f, wfd, max_bytes):
+        super(GzipFeeder, self).__init__()
+        self.daemon = True
+        self.f = f
+        self.wfd = wfd
+        self.max_bytes = max_bytes
+        self.stop = threading.Event()
+        self.total = 0
+        self.lines = 0
+        self.last = b"\n"
+        self.error = None
+        self.broken = False
+        self.recent = collections.deque()
+        self.kept = 0
+        self.counted = queue.Queue(maxsize=8)
+        self.counter = threading.Thread(target=self._count)
+        self.counter.daemon = True
+
+    def _count(self):
+        while True:
+            chunk = self.counted.get()
+            if chunk is None:
+                return
+            self.lines += chunk.count(b"\n")
+            self.last = chunk[-1:]
+
+    def run(self):
+        self.counter.start()
+        try:
+            for out in inflate(self.f, self.max_bytes, self.stop, GZ_READ, GZ_CHUNK):
+                if not out:
+                    continue
+                self.counted.put(out)
+                self.recent.append((self.total, out))
+                self.total += len(out)
+                self.kept += len(out)
+                while self.kept - len(self.recent[0][1]) >= _KEEP:
+                    self.kept -= len(self.recent.popleft()[1])
+                view = memoryview(out)
+                while view:
+                    view = view[os.write(self.wfd, view):]
+        except BrokenPipeError:
+            self.broken = True
+        except (EOFError, zlib.error, OSError, GzipCapError) as exc:
+            self.error = exc
+        finally:
+            os.close(self.wfd)
+            self.counted.put(None)
+            self.counter.join()
+
+
+def grep_gzip(tools, args, f, scan, deadline, run_command, max_bytes):
+    """Scan the open .gz file ``f`` with grep: a thread decompresses it (``inflate``, as the Python reader does)
+    into a pipe that grep reads as ``/dev/fd/N``. Fills ``scan`` as FileScan would; returns False when the
+    deadline passed. After filling ``scan``, raises GzipCapError or GzipTruncatedError as ``read_gzip`` does.
+    GrepError: nothing usable, scan the file again in Python."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return False
+    rfd, wfd = os.pipe()
+    try:
+        fcntl.fcntl(wfd, _F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # not Linux, or a lower pipe-max-size: the default pipe works too
+    feeder = GzipFeeder(f, wfd, max_bytes)
+    tmp = None
+    try:
+        try:
+            feeder.start()
+        except BaseException:
+            os.close(wfd)
+            raise
+        tmp = tempfile.mkdtemp(prefix="log_grep_")  # mode 0700
+        out = os.path.join(tmp, "out")
+        try:
+            size, timed_out = _grep_file(tools, args, rfd, left, out, run_command)
+        finally:
+            # a feeder still writing gets EPIPE and ends; one blocked on a full pipe is woken by the close
+            os.close(rfd)
+            rfd = None
+            feeder.stop.set()
+            feeder.join()
+        timed_out = timed_out or time.monotonic() >= deadline
+        if feeder.broken and not timed_out:
+            raise GrepError("grep stopped reading the decompressed data before its end")
+        gs = GrepScan(scan, deadline)
+        gs.read_output(out, size)  # after a timeout: the lines grep finished printing
+    finally:
+        if rfd is not None:
+            os.close(rfd)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if timed_out:
+        scan.bytes = gs.last_end
+        scan.lines = gs.last_line
+    else:
+        scan.bytes = feeder.total
+        scan.lines = feeder.lines + (0 if feeder.last == b"\n" else 1)
+    _place_continuations_gz(f, scan, feeder.recent, max_bytes, deadline)
+    if timed_out:
+        return False
+    if isinstance(feeder.error, GzipCapError):
+        raise feeder.error
+    if feeder.error is not None:
+        raise GzipTruncatedError(str(feeder.error) or type(feeder.error).__name__)
+    return True
+
+
+def _place_continuations_gz(f, scan, recent, max_bytes, deadline):
+    """``_place_continuations`` for a .gz file: the bytes before each such line come from the end of the stream
+    the feeder kept, or else from decompressing the file again up to them."""
+    todo = [entry for entry in scan.tail if not entry.pop("own_ts", True)]
+    if not todo:
+        return
+    base = recent[0][0] if recent else 0
+    kept = b"".join(chunk for _off, chunk in recent)
+    windows = {}
+    missing = []
+    for entry in todo:
+        lo = max(0, entry["offset"] - _LOOKBACK)
+        if lo >= base and entry["offset"] <= base + len(kept):
+            windows[id(entry)] = kept[lo - base:entry["offset"] - base]
+        else:
+            missing.append((lo, entry["offset"], entry))
+            windows[id(entry)] = b""
+    if missing:
+        end = max(hi for _lo, hi, _e in missing)
+        pos = 0
+        f.seek(0)
+        try:
+            for out in inflate(f, max_bytes, threading.Event(), GZ_READ):
+                for lo, hi, entry in missing:
+                    if lo < pos + len(out) and hi > pos:
+                        windows[id(entry)] += out[max(0, lo - pos):hi - pos]
+                pos += len(out)
+                if pos >= end or time.monotonic() >= deadline:
+                    break
+        except (EOFError, zlib.error, OSError, GzipCapError):
+            pass  # the damage comes after: what was read is all there is
+    for entry in todo:
+        before = windows[id(entry)]
+        entry["timestamp"] = _last_ts(before, len(before), limit=500) if before else None

@@ -44,6 +44,40 @@ def gzip_cap(compressed_size):
     return max(GZIP_MIN_CAP, GZIP_MAX_RATIO * compressed_size)
 
 
+def inflate(f, max_bytes, stop, block=BLOCK // 4, out_chunk=GZIP_OUT_CHUNK):
+    """The decompressed chunks of the open .gz file ``f``, each at most ``out_chunk`` bytes, until ``stop`` is
+    set. Concatenated gzip members are all read. After ``max_bytes`` decompressed bytes it yields the part up to
+    the cap and raises GzipCapError; a truncated file yields everything before the damage, then raises EOFError
+    (or zlib.error for a corrupt stream). Both readers (Python's and grep's) decompress through this function,
+    so they see the same bytes and the same errors."""
+    d = zlib.decompressobj(47)
+    fresh = True
+    total = 0
+    while not stop.is_set():
+        raw = f.read(block)
+        if not raw:
+            break
+        while raw and not stop.is_set():
+            fresh = False
+            out = d.decompress(raw, out_chunk)
+            raw = d.unconsumed_tail
+            if out:
+                total += len(out)
+                if total > max_bytes:
+                    yield out[:len(out) - (total - max_bytes)]
+                    raise GzipCapError(max_bytes)
+                yield out
+            if d.eof:  # next gzip member, if any
+                raw = d.unused_data.lstrip(b"\x00")
+                d = zlib.decompressobj(47)
+                fresh = True
+    if not fresh and not d.eof and not stop.is_set():
+        out = d.flush()
+        if out:
+            yield out[:max(0, max_bytes - total)]
+        raise EOFError("compressed file ended before the end-of-stream marker")
+
+
 def read_gzip(path, scan, block=BLOCK // 4, max_bytes=None):
     """Decompress in a thread (zlib releases the GIL) while this thread scans the blocks.
 
@@ -61,32 +95,8 @@ def read_gzip(path, scan, block=BLOCK // 4, max_bytes=None):
     def producer():
         try:
             with f:
-                d = zlib.decompressobj(47)
-                fresh = True
-                total = 0
-                while not stop.is_set():
-                    raw = f.read(block)
-                    if not raw:
-                        break
-                    while raw and not stop.is_set():
-                        fresh = False
-                        out = d.decompress(raw, GZIP_OUT_CHUNK)
-                        raw = d.unconsumed_tail
-                        if out:
-                            total += len(out)
-                            if total > max_bytes:
-                                q.put(out[:len(out) - (total - max_bytes)])
-                                raise GzipCapError(max_bytes)
-                            q.put(out)
-                        if d.eof:  # next gzip member, if any
-                            raw = d.unused_data.lstrip(b"\x00")
-                            d = zlib.decompressobj(47)
-                            fresh = True
-                if not fresh and not d.eof and not stop.is_set():
-                    out = d.flush()
-                    if out:
-                        q.put(out[:max(0, max_bytes - total)])
-                    raise EOFError("compressed file ended before the end-of-stream marker")
+                for out in inflate(f, max_bytes, stop, block):
+                    q.put(out)
             q.put(None)
         except (EOFError, zlib.error, OSError, GzipCapError) as exc:
             q.put(exc)
@@ -104,8 +114,8 @@ def read_gzip(path, scan, block=BLOCK // 4, max_bytes=None):
             if isinstance(item, Exception):
                 error = item
                 break
-            if scan.done:
-                continue
+            if scan.done:  # the deadline (or until) passed: stop decompressing
+                break
             # the carry holds no newline: only the new part needs searching (no quadratic copies)
             carry += item
             cut = carry.rfind(b"\n", len(carry) - len(item)) + 1

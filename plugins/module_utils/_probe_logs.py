@@ -21,6 +21,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._log_files impo
 from ansible_collections.reflexion.incident.plugins.module_utils._log_grep_bin import (
     GrepError,
     gnu_grep,
+    grep_gzip,
     grep_plain,
     prefilter_args,
 )
@@ -28,6 +29,7 @@ from ansible_collections.reflexion.incident.plugins.module_utils._log_gzip impor
     GZIP_MAX_RATIO,
     GzipCapError,
     GzipTruncatedError,
+    gzip_cap,
     read_gzip,
 )
 from ansible_collections.reflexion.incident.plugins.module_utils._log_patterns import PRESETS, compile_patterns
@@ -94,6 +96,15 @@ UNPARSED_WARNING = ("%d line(s) and not one timestamp log_grep recognises (ISO 8
                     "so it was scanned whole")
 
 
+def gzip_warning(exc, scan):
+    """The warning of a damaged (GzipTruncatedError) or capped (GzipCapError) .gz file, whichever path read it."""
+    if isinstance(exc, GzipCapError):
+        return ("gzip: decompressed data passed the cap of %d bytes (%dx the compressed size, at least 64 MiB; a gzip "
+                "bomb?): [truncated] only the first %d bytes were scanned" % (exc.cap, GZIP_MAX_RATIO, exc.cap))
+    return ("gzip stream is damaged or truncated after %d bytes: %s; matches before that point are counted"
+            % (scan.bytes, exc))
+
+
 # The total scan deadline when O(timeout) is not set (seconds).
 DEFAULT_TIMEOUT = 300.0
 
@@ -139,13 +150,23 @@ class LogGrep(object):
             self._grep = (gnu_grep(self.find_bin, self.run_command) if self._grep_args is not None else None) or ""
         return (self._grep, self._grep_args) if self._grep else None
 
-    def _read_grep(self, grep, real, scan):
-        """The fast path of ``_read`` for a plain file: grep as the prefilter. GrepError: scan it again in Python."""
+    def _read_grep(self, grep, real, gz, scan):
+        """The fast path of ``_read``: grep as the prefilter of a plain file, or of a .gz file that a thread
+        decompresses into grep's pipe. Returns the warnings; GrepError: scan it again in Python."""
+        warnings = []
         with open_regular(real) as f:
-            finished = grep_plain(grep[0], grep[1], f, scan, self.deadline, self.run_command)
+            if gz:
+                try:
+                    finished = grep_gzip(grep[0], grep[1], f, scan, self.deadline, self.run_command,
+                                         gzip_cap(os.fstat(f.fileno()).st_size))
+                except (GzipTruncatedError, GzipCapError) as exc:
+                    finished = True
+                    warnings.append(gzip_warning(exc, scan))
+            else:
+                finished = grep_plain(grep[0], grep[1], f, scan, self.deadline, self.run_command)
         if not finished:
             scan.done = scan.timed_out = True
-        return []
+        return warnings
 
     def _read(self, real, st, gz, scan, since):
         """Feed the file to ``scan``; returns its warnings. OSError propagates."""
@@ -153,13 +174,8 @@ class LogGrep(object):
         if gz:
             try:
                 read_gzip(real, scan)
-            except GzipTruncatedError as exc:
-                warnings.append("gzip stream is damaged or truncated after %d bytes: %s; "
-                                "matches before that point are counted" % (scan.bytes, exc))
-            except GzipCapError as exc:
-                warnings.append("gzip: decompressed data passed the cap of %d bytes (%dx the compressed size, at "
-                                "least 64 MiB; a gzip bomb?): [truncated] only the first %d bytes were scanned"
-                                % (exc.cap, GZIP_MAX_RATIO, exc.cap))
+            except (GzipTruncatedError, GzipCapError) as exc:
+                warnings.append(gzip_warning(exc, scan))
         else:
             start = 0
             if since is not None and st.st_size > _SEEK_MIN:
@@ -209,9 +225,9 @@ class LogGrep(object):
         entry["engine"] = "python"
         grep = self.grep_for(self.since, self.until)
         try:
-            if grep and not gz:
+            if grep:
                 try:
-                    entry["warnings"].extend(self._read_grep(grep, real, scan))
+                    entry["warnings"].extend(self._read_grep(grep, real, gz, scan))
                     entry["engine"] = "grep"
                 except GrepError as exc:
                     entry["warnings"].append("%s: scanned in Python instead" % exc)

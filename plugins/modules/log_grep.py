@@ -112,10 +112,12 @@ options:
       - How a whole-file scan (no O(since), no O(until)) finds its lines.
       - V(auto) runs the host's GNU grep (C(LC_ALL=C grep -n -b -F), under C(timeout) with what is left of
         O(timeout)) as a prefilter on the literals every match of the patterns must contain, and confirms
-        only the lines it prints in Python. It falls back to V(python) when the host has no GNU grep or
-        C(timeout), when a pattern has no such literal, when the file has NUL bytes past its start, when
-        the matching lines pass 128 MiB, or when grep fails (said in RV(files[].warnings)). Rotated .gz
-        files are always read by V(python). RV(files[].engine) tells which one scanned each file.
+        only the lines it prints in Python. A rotated .gz file is decompressed by this process (zlib, in a
+        thread, with the same expansion cap and damage handling as V(python)) into a pipe that grep reads.
+        It falls back to V(python) when the host has no GNU grep or C(timeout), when a pattern has no such
+        literal, when the file (or the decompressed .gz) has NUL bytes past its start, when the matching
+        lines pass 256 MiB, or when grep fails (said in RV(files[].warnings)). RV(files[].engine) tells which
+        one scanned each file.
       - V(python) scans in this process only; O(workers) applies to the Python path only.
       - Both give the same counts, matches, signatures and line numbers.
     type: str
@@ -229,8 +231,9 @@ files:
       type: int
     engine:
       description:
-        - V(grep) when the host's GNU grep prefiltered the file, V(python) when this process scanned it all
-          (see O(engine)); null for a file that was skipped.
+        - V(grep) when the host's GNU grep prefiltered the file (a .gz one decompressed by this process into
+          grep's pipe, RV(files[].compressed)), V(python) when this process scanned it all (see O(engine)); null
+          for a file that was skipped.
       type: str
       sample: grep
     unparsed_timestamps:

@@ -83,7 +83,7 @@ def test_grep_and_python_give_the_same_result(run_module, logs, args):
     tmp, plain, rotated = logs
     args = dict(args, paths=[str(plain)], include_rotated=True)
     fast, slow = both(run_module, args)
-    assert [f["engine"] for f in fast["files"]] == ["python", "grep"]  # the rotated .gz first: always Python
+    assert [f["engine"] for f in fast["files"]] == ["grep", "grep"]  # the rotated .gz (first) through zlib into grep
     assert [f["engine"] for f in slow["files"]] == ["python", "python"]
     assert without_engine(fast.result) == without_engine(slow.result)
     assert fast["total_matches"] > 0 and fast["matches"]
@@ -109,17 +109,53 @@ def test_stack_trace_lines_get_the_time_of_their_entry(run_module, logs):
         assert m["text"].startswith("RuntimeError") and m["timestamp"] is not None
 
 
-def test_gzip_stays_on_the_python_path(run_module, tmp_path):
-    """A rotated .gz (here a damaged one) is read by the Python reader on both settings: its expansion cap and
-    damage handling need the decompressed stream, which run_command cannot feed into grep."""
+def test_damaged_gzip_through_grep(run_module, tmp_path):
+    """A damaged .gz (cut at two thirds) read through grep: everything before the damage is counted, the warning
+    and the bytes and lines scanned are the Python reader's."""
     good = gzip.compress(app_log(4000))
     path = tmp_path / "app.log.2.gz"
     path.write_bytes(good[:len(good) * 2 // 3])
     fast, slow = both(run_module, {"paths": [str(path)], "patterns": ["errors"]})
-    assert fast["files"][0]["engine"] == "python"
+    assert fast["files"][0]["engine"] == "grep" and slow["files"][0]["engine"] == "python"
     assert without_engine(fast.result) == without_engine(slow.result)
     assert "damaged or truncated" in " ".join(fast["files"][0]["warnings"])
-    assert 0 < fast["total_matches"]
+    whole = app_log(4000)
+    assert 0 < fast["bytes_scanned"] < len(whole)
+    assert 0 < fast["total_matches"] < sum(1 for line in whole.split(b"\n") if b"ERROR" in line)
+
+
+def test_gzip_expansion_cap_through_grep(run_module, tmp_path):
+    """A .gz that expands past the cap (100x its size, at least 64 MiB): both paths stop at the cap, with the same
+    warning, counts and tail; the matches past the cap are not counted."""
+    line = b"%s INFO fine\n" % ts(0).encode()
+    per_mib = (1 << 20) // len(line)
+    path = tmp_path / "bomb.log.1.gz"
+    with gzip.open(str(path), "wb", compresslevel=9) as f:
+        for i in range(70):  # 70 MiB of text: an error line in each MiB, the 66th MiB onward past the cap
+            f.write(b"%s ERROR part %d failed\n" % (ts(i).encode(), i))
+            f.write(line * per_mib)
+    assert path.stat().st_size * 100 < (64 << 20)  # the cap is the 64 MiB floor
+    fast, slow = both(run_module, {"paths": [str(path)], "patterns": ["errors"], "tail": 3})
+    assert fast["files"][0]["engine"] == "grep"
+    assert without_engine(fast.result) == without_engine(slow.result)
+    assert fast["bytes_scanned"] == 64 << 20
+    assert "passed the cap of %d bytes" % (64 << 20) in " ".join(fast["files"][0]["warnings"])
+    assert 60 < fast["total_matches"] < 70
+
+
+def test_gzip_stack_trace_far_from_the_end(run_module, tmp_path):
+    """Stack-trace lines in the tail of a .gz, one near the start of the stream (before what the feeder keeps, so
+    the file is decompressed again up to it) and some near the end: each gets the time of its entry."""
+    filler = b"%s INFO GET /v1/items 200\n" % ts(5).encode()
+    data = (app_log(60) + filler * 300000 + app_log(60, seed=20))
+    path = tmp_path / "trace.log.1.gz"
+    path.write_bytes(gzip.compress(data))
+    fast, slow = both(run_module, {"paths": [str(path)], "patterns": ["upstream failed"], "tail": 3})
+    assert fast["files"][0]["engine"] == "grep"
+    assert fast["matches"] == slow["matches"]
+    assert fast["matches"][0]["offset"] < 64 << 10 and fast["matches"][-1]["offset"] > 8 << 20
+    for m in fast["matches"]:
+        assert m["text"].startswith("RuntimeError") and m["timestamp"] is not None
 
 
 def test_python_is_the_fallback(run_module, tmp_path):
@@ -133,6 +169,15 @@ def test_python_is_the_fallback(run_module, tmp_path):
     nul = tmp_path / "nul.log"
     nul.write_bytes(app_log(500) + b"\x00\x00\n" + app_log(500, seed=1))
     fast, slow = both(run_module, {"paths": [str(nul)], "patterns": ["errors"]})
+    assert fast["files"][0]["engine"] == "python"
+    assert "NUL bytes" in " ".join(fast["files"][0]["warnings"])
+    assert fast["total_matches"] == slow["total_matches"] > 0
+    assert fast["matches"] == slow["matches"]
+
+    # the same inside a rotated .gz: grep sees the decompressed NUL bytes, the file goes to the Python reader
+    nulgz = tmp_path / "nul.log.1.gz"
+    nulgz.write_bytes(gzip.compress(nul.read_bytes()))
+    fast, slow = both(run_module, {"paths": [str(nulgz)], "patterns": ["errors"]})
     assert fast["files"][0]["engine"] == "python"
     assert "NUL bytes" in " ".join(fast["files"][0]["warnings"])
     assert fast["total_matches"] == slow["total_matches"] > 0
