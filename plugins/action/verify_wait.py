@@ -18,13 +18,15 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.reflexion.incident.plugins.module_utils._thresholds import ERROR_RATIO
+
 display = Display()
 
 ARGUMENT_SPEC = dict(
     health_url=dict(type="str", required=True),
     metrics_url=dict(type="str", required=True),
     accept_health=dict(type="list", elements="str", default=["healthy"]),
-    max_error_ratio=dict(type="float", default=0.05),
+    max_error_ratio=dict(type="float", default=ERROR_RATIO),
     sample_interval=dict(type="float", default=10.0),
     timeout=dict(type="int", default=300),
     delay=dict(type="int", default=5),

@@ -19,6 +19,12 @@ description:
     requests/s, the 5xx ratio and the p95 latency from the histogram buckets, summed over all targets.
   - With O(prometheus_url) and O(query) it runs a PromQL instant query through the Prometheus HTTP
     API instead of scraping.
+  - With O(prometheus_url) and without O(query) it reads the rates that Prometheus has already computed over
+    O(rate_window) (requests/s, the 5xx ratio, the p95 of the histogram) instead of scraping twice, and scrapes
+    O(urls) once for the targets' status and samples. When Prometheus does not give them in time (down, slow, an
+    error, no series of O(requests_metric)), it falls back to the two scrapes O(sample_interval) apart; the
+    first scrape is taken while it waits, so the fallback takes no longer than the two scrapes alone.
+    RV(source) tells which path gave the rates.
   - Proxies are not used; the probe measures the direct path to the service.
 author:
   - Reflexion SRE team (@reflexion)
@@ -81,11 +87,33 @@ options:
     type: int
     default: 500
   prometheus_url:
-    description: Base URL of a Prometheus server, for example V(http://127.0.0.1:9090).
+    description:
+      - Base URL of a Prometheus server, for example V(http://127.0.0.1:9090).
+      - With O(query), the server that runs it.
+      - Without O(query), the Prometheus that scrapes the service. RV(rates) come from it (over O(rate_window),
+        matching O(prometheus_selector) and O(labels)), with the two scrapes of O(urls) as the fallback.
+      - It is given at most O(sample_interval) seconds (at most O(timeout); O(timeout) when O(sample_interval) is
+        V(0)) to answer.
     type: str
   query:
     description: A PromQL instant query run against O(prometheus_url).
     type: str
+  rate_window:
+    description:
+      - The PromQL range of the rates read from O(prometheus_url) (without O(query)), one number and one unit, for
+        example V(30s), V(1m) or V(5m).
+      - Use the window of the alert rule that started the triage, so that the ratio is the one the alert saw
+        (the collection's rules use V(1m)).
+    type: str
+    default: 1m
+  prometheus_selector:
+    description:
+      - Label matchers added to every series of the rates read from O(prometheus_url), comma-separated, for
+        example V(job="reflexion") when Prometheus also scrapes other copies of the same metrics (a load
+        balancer's merged page).
+      - Ignored by the scrapes of O(urls) (the exposition has no C(job) label); restrict both with O(labels).
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -93,6 +121,15 @@ EXAMPLES = r"""
   reflexion.incident.metrics_probe:
     url: http://localhost:8000/metrics
     sample_interval: 5
+  register: metrics
+
+- name: Rates Prometheus already computed over the alert's window (no wait); two scrapes if it does not answer
+  reflexion.incident.metrics_probe:
+    url: http://localhost:8000/metrics
+    sample_interval: 3
+    prometheus_url: http://127.0.0.1:9090
+    prometheus_selector: job="reflexion"
+    rate_window: 1m
   register: metrics
 
 - name: Error rate from Prometheus
@@ -111,7 +148,9 @@ reason:
   returned: always
   type: str
 rates:
-  description: With O(sample_interval), rates over the interval summed over all targets, else null.
+  description:
+    - With O(sample_interval), rates over the interval summed over all targets; read from O(prometheus_url) over
+      O(rate_window) when RV(source) is V(prometheus); else null.
   returned: always
   type: dict
   contains:
@@ -131,7 +170,7 @@ rates:
       description: 5xx answers in the interval.
       type: float
     sample_interval:
-      description: The interval in seconds.
+      description: The interval in seconds (the seconds of O(rate_window) for rates read from Prometheus).
       type: float
 sample_interval:
   description: The interval used, in seconds (0 for a single scrape).
@@ -175,6 +214,23 @@ query_result:
   description: The raw PromQL result (C(data.result)) with O(query), else null.
   returned: always
   type: raw
+source:
+  description:
+    - Where RV(rates) come from. V(prometheus) - read from O(prometheus_url) over O(rate_window);
+      V(scrape) - the scrapes of O(urls) (two with O(sample_interval), else one and no rates);
+      V(query) - O(query) ran, no rates.
+  returned: always
+  type: str
+  sample: prometheus
+prometheus_error:
+  description: Why the rates did not come from O(prometheus_url) although it was given without O(query), else null.
+  returned: always
+  type: str
+  sample: "Prometheus: connect: [Errno 111] Connection refused"
+rate_window:
+  description: O(rate_window) when RV(source) is V(prometheus), else null.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -36,7 +36,10 @@ options:
     description: Options of M(reflexion.incident.health_probe) (for example C(urls), C(detailed)).
     type: dict
   metrics:
-    description: Options of M(reflexion.incident.metrics_probe) (for example C(urls), C(sample_interval)).
+    description:
+      - Options of M(reflexion.incident.metrics_probe) (for example C(urls), C(sample_interval)).
+      - With C(prometheus_url) and no C(query), the rates come from Prometheus without waiting for C(sample_interval);
+        the two scrapes are the fallback.
     type: dict
   logs:
     description:
@@ -99,6 +102,9 @@ EXAMPLES = r"""
       urls: [http://127.0.0.1:8000/metrics]
       prefix: reflexion_
       sample_interval: 3
+      # the rates Prometheus already computed over 1m (no wait); the two scrapes 3 s apart if it does not answer
+      prometheus_url: http://127.0.0.1:9090
+      prometheus_selector: job="reflexion"
     logs:
       paths: [/var/log/reflexion/*.log]
       patterns: [errors, network]

@@ -21,6 +21,8 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.reflexion.incident.plugins.module_utils._thresholds import ERROR_RATIO, P95_LATENCY_S
+
 SCENARIOS = ("high_error_rate", "database_connection_issues", "memory_leak", "llm_api_failures")
 
 # The Prometheus alerts each scenario answers (extensions/prometheus/reflexion_alerts.yml).
@@ -32,8 +34,8 @@ SCENARIO_ALERTS = {
 }
 
 DEFAULT_THRESHOLDS = {
-    "error_ratio": 0.05,  # HighErrorRate's level
-    "p95_latency_s": 2.0,  # the classify P1 level for p95
+    "error_ratio": ERROR_RATIO,  # HighErrorRate's level
+    "p95_latency_s": P95_LATENCY_S,  # the classify P1 level for p95
     "db_utilization_pct": 80.0,  # connections / max_connections
     "memory_used_pct": 85.0,  # a container at this share of its limit
     "deploy_window_h": 24.0,  # a checkout younger than this is a recent deployment

@@ -42,6 +42,8 @@ __metaclass__ = type
 import math
 from collections.abc import Mapping
 
+from ansible_collections.reflexion.incident.plugins.module_utils._thresholds import ERROR_RATIO, ERROR_RATIO_DOWN, P95_LATENCY_S
+
 SEVERITIES = ("P0", "P1", "P2", "P3")
 
 RESPONSE_TIME = {
@@ -57,11 +59,11 @@ STAKEHOLDERS = ["engineering", "product", "customer_support"]
 # Documented defaults; every key may be overridden by the caller (docs: classify module).
 DEFAULT_THRESHOLDS = {
     # fraction of requests answered 5xx (metrics_probe rates.error_ratio)
-    "p0_error_ratio": 0.5,
-    "p1_error_ratio": 0.05,
+    "p0_error_ratio": ERROR_RATIO_DOWN,
+    "p1_error_ratio": ERROR_RATIO,
     "p2_error_ratio": 0.01,
     # seconds, metrics_probe rates.p95_latency_s
-    "p1_p95_latency_s": 2.0,
+    "p1_p95_latency_s": P95_LATENCY_S,
     "p2_p95_latency_s": 1.0,
     # percent of max_connections in use, pg_activity_probe utilization_pct
     "p1_db_utilization_pct": 90.0,

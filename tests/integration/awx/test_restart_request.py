@@ -78,7 +78,7 @@ def world(project, tmp_path):
         "reflexion_app_service": "app",
         "reflexion_db_service": "db",
         "reflexion_incident_state_dir": str(tmp_path / "state"),
-        "incidents_dir": str(tmp_path / "incidents"),
+        "reflexion_incident_dir": str(tmp_path / "incidents"),
     }
 
 

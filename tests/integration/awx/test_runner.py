@@ -28,7 +28,7 @@ SEVERITY_PLAYBOOKS = set(SCENARIOS) | {"triage"}
 # answers for required survey questions that have no default
 INCIDENT_ID = "incident-2026-11-26-000000"
 REQUIRED_ANSWERS = {"incident_id": INCIDENT_ID}
-# playbooks that work on an existing incident record: the test opens one in a scratch incidents_dir first
+# playbooks that work on an existing incident record: the test opens one in a scratch reflexion_incident_dir first
 NEEDS_INCIDENT = {"status_update", "post_incident_review"}
 # playbooks whose survey defaults act on the compose project's containers (restart_services names a restart
 # request): the world's project is brought up for them, and check mode must leave the containers as they were
@@ -203,7 +203,7 @@ def test_playbook_under_ansible_runner_with_its_survey(name, tmp_path):
     extravars = survey_extravars(spec, {"auto_mitigate": "false"})
     # like a job template's own extra_vars: keep incident records out of the checkout
     incidents = tmp_path / "incidents"
-    extravars["incidents_dir"] = str(incidents)
+    extravars["reflexion_incident_dir"] = str(incidents)
     if name in NEEDS_INCIDENT:
         # status_update's incident_id is optional (an alert has none; issue 19): answer it as an operator would
         if not extravars.get("incident_id"):

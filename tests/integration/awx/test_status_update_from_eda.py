@@ -34,7 +34,7 @@ def open_incidents(tmp_path, incidents_dir, titles):
 
 def status_update(incidents_dir, tmp_path, **extra):
     varsfile = tmp_path / "extra.json"
-    extra = dict(extra, incidents_dir=incidents_dir)
+    extra = dict(extra, reflexion_incident_dir=incidents_dir)
     extra.setdefault("status", "RESOLVED")
     if extra["status"] is None:  # the workflow's last node names no status
         del extra["status"]

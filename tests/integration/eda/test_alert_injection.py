@@ -55,7 +55,7 @@ def test_jinja_and_shell_payloads_in_every_label_and_annotation_never_run(tmp_pa
     open_incident(incidents)
     bad = payloads(markers)
 
-    rb = Rulebook(tmp_path, real=("status_update",), host_vars={"incidents_dir": str(incidents)})
+    rb = Rulebook(tmp_path, real=("status_update",), host_vars={"reflexion_incident_dir": str(incidents)})
     try:
         rb.ready()
         token_file = tmp_path / "token"

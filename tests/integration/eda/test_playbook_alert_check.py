@@ -44,7 +44,7 @@ def test_playbook_refuses_a_bad_alert_variable_before_anything_runs(tmp_path, pl
     proc = subprocess.run(
         [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
          "-e", "ansible_python_interpreter=" + sys.executable, "-e", "@" + str(extra_file),
-         "-e", "incidents_dir=" + str(tmp_path / "incidents"),
+         "-e", "reflexion_incident_dir=" + str(tmp_path / "incidents"),
          os.path.join(ROOT, "playbooks", playbook + ".yml")],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout + proc.stderr

@@ -90,7 +90,8 @@ def test_fault_on_one_host_one_incident_that_host_only_under_runner(fleet, tmp_p
     os.makedirs(pdd)
     incidents_dir = tmp_path / "incidents"
     r = ansible_runner.run(private_data_dir=pdd, playbook=os.path.join(ROOT, "playbooks", "high_error_rate.yml"),
-                           inventory=INVENTORY, extravars=dict(FAST, incidents_dir=str(incidents_dir), reflexion_serial=1),
+                           inventory=INVENTORY,
+                           extravars=dict(FAST, reflexion_incident_dir=str(incidents_dir), reflexion_serial=1),
                            envvars={"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
                                     "PATH": BIN + os.pathsep + os.environ.get("PATH", "")},
                            project_dir=ROOT, quiet=True, timeout=600)
@@ -139,7 +140,7 @@ def test_fault_on_all_hosts_rolls_in_batches_and_a_batch_that_does_not_recover_s
     # One batch per host. host2's health gate probes a closed port, so its batch "does not recover": the
     # rollout stops there and host3 is never touched.
     gate_url = "{{ 'http://127.0.0.1:9/health' if inventory_hostname == 'host2' else reflexion_health_url }}"
-    fast = dict(FAST, incidents_dir=str(tmp_path), reflexion_serial=1, verify_health_url=gate_url, verify_gate_timeout=6)
+    fast = dict(FAST, reflexion_incident_dir=str(tmp_path), reflexion_serial=1, verify_health_url=gate_url, verify_gate_timeout=6)
     rc, out = playbook("high_error_rate.yml", *extra(fast), check=False)
     assert rc != 0, out[-4000:]
     gates = re.findall(r"health gate, batch ([\w, ]+):", out)
@@ -157,7 +158,7 @@ def test_fault_on_all_hosts_rolls_in_batches_and_a_batch_that_does_not_recover_s
 
 
 def test_debug_bundle_fetched_from_every_host(fleet, tmp_path):
-    playbook("collect_debug_info.yml", *extra({"incidents_dir": str(tmp_path)}))
+    playbook("collect_debug_info.yml", *extra({"reflexion_incident_dir": str(tmp_path)}))
     found = incidents(tmp_path)
     assert len(found) == 1, found
     for h in HOSTS:

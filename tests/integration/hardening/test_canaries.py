@@ -122,7 +122,7 @@ def secrets_world(pg, tmp_path_factory):
                 "reflexion_compose_project_dir": str(project), "reflexion_compose_project_name": "rxi-hard-canary",
                 "reflexion_prometheus_url": "http://127.0.0.1:1",
                 "triage_metrics_sample_interval": 0, "triage_memory_samples": 1,
-                "triage_incident_dir": str(root / "incidents"), "incidents_dir": str(root / "incidents"),
+                "triage_incident_dir": str(root / "incidents"), "reflexion_incident_dir": str(root / "incidents"),
                 "debug_bundle_remote_dir": str(root / "remote"),
                 "triage_open_incident_at": "P3",
             }
@@ -179,7 +179,7 @@ def test_no_canary_leaks_under_ansible_runner(secrets_world, tmp_path):
     env.update(w["env"])
     env["ANSIBLE_STDOUT_CALLBACK"] = "default"
     incidents = tmp_path / "incidents"
-    extra = dict(w["extra"], triage_incident_dir=str(incidents), incidents_dir=str(incidents))
+    extra = dict(w["extra"], triage_incident_dir=str(incidents), reflexion_incident_dir=str(incidents))
     runner_dir = tmp_path / "runner"
     runner_dir.mkdir()
     r = ansible_runner.run(private_data_dir=str(runner_dir), playbook=os.path.join(ROOT, "playbooks", "triage.yml"),

@@ -35,7 +35,7 @@ def test_two_triage_and_two_status_updates_at_once(run_playbook, tmp_path):
         base = {"reflexion_health_url": web.base + "/health", "reflexion_metrics_url": web.base + "/metrics",
                 "reflexion_log_dir": str(logs), "triage_probe_database": False, "triage_probe_redis": False,
                 "triage_probe_memory": False, "triage_probe_llm": False, "triage_metrics_sample_interval": 0,
-                "triage_incident_dir": str(incidents), "incidents_dir": str(incidents)}
+                "triage_incident_dir": str(incidents), "reflexion_incident_dir": str(incidents)}
         first = run_playbook("playbooks/triage.yml", extra_vars=base)
         assert first.returncode == 0, first.stdout[-3000:]
         (incident_id,) = incident_ids(incidents)

@@ -313,7 +313,7 @@ def test_auto_mitigate_false_values_apply_nothing(tmp_path):
                      "reflexion_incident_state_dir": str(tmp_path / ("state%d" % n)),
                      "triage_probe_database": False, "triage_probe_redis": False, "triage_probe_memory": False,
                      "triage_probe_llm": False, "triage_metrics_sample_interval": 0,
-                     "triage_incident_dir": str(incidents), "incidents_dir": str(incidents),
+                     "triage_incident_dir": str(incidents), "reflexion_incident_dir": str(incidents),
                      "verify_monitor_seconds": 0}
             procs.append(start(os.path.join(ROOT, "playbooks/high_error_rate.yml"), extra))
         outs = run_all(procs)

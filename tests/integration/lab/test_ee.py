@@ -122,7 +122,7 @@ def test_triage_runs_inside_the_image_against_the_lab(image, running_lab, tmp_pa
     incidents = tmp_path / "ee-incidents"
     incidents.mkdir()
     os.chmod(str(incidents), 0o777)
-    extra = {"incidents_dir": "/runner/incidents", "triage_open_incident_at": "never"}
+    extra = {"reflexion_incident_dir": "/runner/incidents", "triage_open_incident_at": "never"}
     cmd = ["run", "--rm", "--name", NAME, "--network", "host", "--user", "0",
            # the project as AWX checks it out: only the playbook and the inventory, read-only
            "-v", "%s:/runner/project/playbooks:ro" % os.path.join(ROOT, "playbooks"),
@@ -153,7 +153,7 @@ def test_triage_runs_inside_the_image_against_the_lab(image, running_lab, tmp_pa
 
     # the same verdict as triage from the host's venv on the same lab, right after
     host_incidents = tmp_path / "host-incidents"
-    ref = ok(playbook("playbooks/triage.yml", dict(extra, incidents_dir=str(host_incidents))))
+    ref = ok(playbook("playbooks/triage.yml", dict(extra, reflexion_incident_dir=str(host_incidents))))
     host_report = report_of(str(host_incidents))
     assert severity(ee_report) == severity(host_report), (ee_report, host_report, ref.stdout[-2000:])
     overall = re.compile(r"## Health\n- overall: (\w+)")

@@ -19,7 +19,7 @@ def open_incident(run_module, base):
 def update(run_playbook, base, url, **kw):
     ev = {
         "incident_id": ID,
-        "incidents_dir": base,
+        "reflexion_incident_dir": base,
         "status": "IDENTIFIED",
         "severity": "P1",
         "impact": "20% of API calls fail",
@@ -85,7 +85,7 @@ def test_check_mode_writes_nothing(run_module, run_playbook, tmp_path):
     base = str(tmp_path / "incidents")
     open_incident(run_module, base)
     with WebhookReceiver() as hook:
-        ev = {"incident_id": ID, "incidents_dir": base, "status": "MONITORING", "webhook_url": hook.url}
+        ev = {"incident_id": ID, "reflexion_incident_dir": base, "status": "MONITORING", "webhook_url": hook.url}
         proc = run_playbook("playbooks/status_update.yml", extra_vars=ev, check=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert hook.received == []

@@ -37,7 +37,7 @@ def open_incident(run_module, base, severity, title, at="2026-11-26T14:03:11Z"):
 def update(run_playbook, base, incident_id, url, **kw):
     ev = {
         "incident_id": incident_id,
-        "incidents_dir": base,
+        "reflexion_incident_dir": base,
         "status": "IDENTIFIED",
         "impact": "20% of API calls fail",
         "root_cause": "DB pool exhausted",
@@ -142,7 +142,7 @@ def test_contact_is_data_not_a_template(run_module, run_playbook, tmp_path):
     marker = tmp_path / "marker"
     vars_file = tmp_path / "vars.yml"
     vars_file.write_text(
-        "incident_id: %s\nincidents_dir: %s\ncommunicate_now_epoch: %d\n"
+        "incident_id: %s\nreflexion_incident_dir: %s\ncommunicate_now_epoch: %d\n"
         "reflexion_oncall_engineer: !unsafe \"{{ lookup('ansible.builtin.pipe', 'touch %s') }}\"\n"
         % (incident_id, base, EPOCH, marker))
     with WebhookReceiver() as hook:

@@ -23,7 +23,7 @@ def open_incident(run_module, base, at="2026-11-26T14:03:11Z", severity="P1", ti
 
 
 def run(run_playbook, base, url, now, **kw):
-    ev = {"incidents_dir": base, "webhook_url": url, "communicate_now_epoch": now, "reflexion_oncall_engineer": ONCALL}
+    ev = {"reflexion_incident_dir": base, "webhook_url": url, "communicate_now_epoch": now, "reflexion_oncall_engineer": ONCALL}
     ev.update(kw)
     proc = run_playbook("playbooks/status_update.yml", extra_vars=ev)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -163,7 +163,7 @@ def test_refused_post_is_retried_by_the_next_run(run_module, run_playbook, tmp_p
     base = str(tmp_path / "incidents")
     open_incident(run_module, base)
     with WebhookReceiver(answer=503) as hook:
-        ev = {"incidents_dir": base, "webhook_url": hook.url, "communicate_now_epoch": EPOCH, "incident_id": ID,
+        ev = {"reflexion_incident_dir": base, "webhook_url": hook.url, "communicate_now_epoch": EPOCH, "incident_id": ID,
               "status": "IDENTIFIED"}
         proc = run_playbook("playbooks/status_update.yml", extra_vars=ev)
         assert proc.returncode != 0 and "the webhook answered 503" in proc.stdout

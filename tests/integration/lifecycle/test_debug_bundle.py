@@ -47,7 +47,7 @@ def run_collect(run_playbook, tmp_path, server, extra=None, args=("-v",)):
     logs, project = plant(tmp_path)
     ev = {
         "incident_id": ID,
-        "incidents_dir": str(tmp_path / "incidents"),
+        "reflexion_incident_dir": str(tmp_path / "incidents"),
         "debug_bundle_remote_dir": str(tmp_path / "remote"),
         "debug_bundle_log_dir": str(logs),
         "debug_bundle_compose_project_dir": str(project),
@@ -134,7 +134,7 @@ def test_second_run_is_idempotent_and_size_cap(run_playbook, tmp_path):
             "playbooks/collect_debug_info.yml",
             extra_vars={
                 "incident_id": ID,
-                "incidents_dir": str(tmp_path / "incidents"),
+                "reflexion_incident_dir": str(tmp_path / "incidents"),
                 "debug_bundle_remote_dir": str(tmp_path / "remote"),
                 "debug_bundle_only": ["uname"],
             },

@@ -86,9 +86,9 @@ FINAL = textwrap.dedent(
             name: reflexion.incident.communicate
             tasks_from: final
           vars:
-            triage_incident_id: %(C)s
-            triage_incident_dir: "{{ base }}"
-            triage_scenario: high_error_rate
+            communicate_final_incident_id: %(C)s
+            communicate_final_incidents_dir: "{{ base }}"
+            communicate_final_playbook: playbooks/high_error_rate.yml
     """.replace("%(C)s", C)
 )
 

@@ -165,7 +165,7 @@ def test_review_without_prometheus(run_module, run_playbook, tmp_path):
     record_run(run_playbook, base, incident_id, tmp_path)
     ev = {
         "incident_id": incident_id,
-        "incidents_dir": base,
+        "reflexion_incident_dir": base,
         "post_incident_review_prometheus_url": "http://127.0.0.1:%d" % free_port(),
     }
     proc = run_playbook("playbooks/post_incident_review.yml", extra_vars=ev)
@@ -205,7 +205,7 @@ def test_review_due_date_of_an_open_incident(run_module, run_playbook, tmp_path)
     base = str(tmp_path / "incidents")
     incident_id = make_incident(run_module, base, datetime.datetime(2026, 11, 26, 14, 3, 11), resolve=False)
     proc = run_playbook("playbooks/post_incident_review.yml", extra_vars={
-        "incident_id": incident_id, "incidents_dir": base, "post_incident_review_prometheus_url": ""})
+        "incident_id": incident_id, "reflexion_incident_dir": base, "post_incident_review_prometheus_url": ""})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     review = open(os.path.join(base, incident_id, "review.md")).read()
     assert review.split("\n")[2] == (
@@ -281,7 +281,7 @@ def test_review_with_a_real_prometheus(run_module, run_playbook, tmp_path):
         incident_id = make_incident(run_module, base, start)
         record_run(run_playbook, base, incident_id, tmp_path)
         # the role's default queries (the lab app's metric names), one point per second
-        ev = {"incident_id": incident_id, "incidents_dir": base, "post_incident_review_prometheus_url": url,
+        ev = {"incident_id": incident_id, "reflexion_incident_dir": base, "post_incident_review_prometheus_url": url,
               "post_incident_review_step_seconds": 1}
         run = run_playbook("playbooks/post_incident_review.yml", extra_vars=ev)
         assert run.returncode == 0, run.stdout + run.stderr
