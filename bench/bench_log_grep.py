@@ -13,8 +13,9 @@ What a user waits for (issue 20): our module as an Ansible task, a one-task play
 (`ping_s`): `net_s`, against the reference as a process (`ref_s`); `ratio` is net_s / ref_s. Beside it:
 `module_s`, the module alone as a process (python plugins/modules/log_grep.py args.json: interpreter
 start-up counted like grep's, Ansible not), and `python_s`, the same with engine=python (the fallback
-path, Python's own scanner). All medians, ours and the references interleaved. Files go to a temp dir and
-are deleted.
+path, Python's own scanner). `ref_cpu_s`, `module_cpu_s`, `python_cpu_s`: CPU seconds (user + system) of the
+process tree of the reference, the module and the Python path, steadier than wall time when other work loads
+the machine. All medians, ours and the references interleaved. Files go to a temp dir and are deleted.
 """
 
 import argparse
@@ -22,6 +23,7 @@ import gzip
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -117,14 +119,19 @@ def process_row(tmp, case, args, ref_cmd, runs, shell=False, throughput=False, w
     task = _benchio.one_task_playbook(tmp, "log_grep", "reflexion.incident.log_grep", args)
     ping = _benchio.ping_playbook(tmp)
     outs = {}
+    cpu = {"ref": [], "module": [], "python": []}  # CPU seconds of each call's process tree (steadier under load)
 
     def ref():
+        before = children_cpu()
         proc = subprocess.run(ref_cmd, env=ENV, shell=shell, capture_output=True, check=False)
+        cpu["ref"].append(children_cpu() - before)
         outs["ref"] = int(proc.stdout)
 
     def module(path, key):
         def run():
+            before = children_cpu()
             res = json.loads(subprocess.run([PY, MODULE, path], env=ENV, capture_output=True, check=False).stdout)
+            cpu[key].append(children_cpu() - before)
             if res.get("failed"):
                 raise SystemExit("log_grep failed: %s" % res.get("msg"))
             outs[key] = res
@@ -145,7 +152,14 @@ def process_row(tmp, case, args, ref_cmd, runs, shell=False, throughput=False, w
     return dict(case=case, ours_s=med["ours"], ping_s=med["ping"], net_s=net, ref="LC_ALL=C grep -c -E -i",
                 ref_s=med["ref"], ratio=ratio, target=target, met=met, module_s=med["module"],
                 module_ratio=module_ratio, python_s=med["python"], engine=res["files"][0]["engine"],
-                matches=res["total_matches"])
+                matches=res["total_matches"], ref_cpu_s=statistics.median(cpu["ref"]),
+                module_cpu_s=statistics.median(cpu["module"]), python_cpu_s=statistics.median(cpu["python"]))
+
+
+def children_cpu():
+    """User + system CPU seconds of the finished children (and theirs) of this process so far."""
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
 
 
 def cat_to_cache(path):

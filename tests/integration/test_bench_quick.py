@@ -4,7 +4,8 @@ as a process, exits 0 and writes its result file with the expected keys into tmp
 No timing is asserted: only that each benchmark completes. The tracked figures (bench/results/*.json,
 docs/benchmarks.md) must be left alone by a quick run. PostgreSQL and Redis are throw-away loopback servers
 (tests/integration/pg_redis_servers.py), the HTTP target a local server; no Docker engine is needed, except by
-the one optional case that runs memory_probe's container path on a single container.
+the one optional case that runs memory_probe's container path on a single container and bench_fleet_ssh, whose quick
+mode triages one SSH host in a container.
 """
 
 import glob
@@ -30,6 +31,8 @@ EXPECTED = {
     "pg_activity": (["pg_activity_probe incl. connect, 2 sessions"], ["runs"]),
     "redis_probe": (["redis_probe (5 pings + INFO) vs redis-cli ping"], ["runs"]),
     "triage": (["triage on localhost vs one-task ping playbook"], ["runs", "forks", "note"]),
+    # one SSH host in a container (the lab fleet's host image): needs the Docker engine, like the memory_probe case below
+    "fleet_ssh": (["controller CPU per host, 1 host(s)", "wall vs CPU-bound limit, 1 host(s)"], ["runs", "cores", "note"]),
 }
 ROW_KEYS = ("case", "ours_s", "ref_s", "ratio")
 
@@ -100,7 +103,14 @@ def test_benchmark_quick_mode_completes_and_writes_its_result(name, tmp_path):
         for row in full:  # as a process: the Ansible task, Ansible's fixed cost (ping) beside it, the module alone
             assert row["ping_s"] > 0 and row["module_s"] > 0 and row["python_s"] > 0
             assert row["net_s"] == row["ours_s"] - row["ping_s"]
-            assert row["engine"] == ("python" if row["case"].startswith("gzip") else "grep")
+            assert row["engine"] == "grep"  # the .gz too: zlib in a thread feeds grep through a pipe
+    if name == "fleet_ssh":  # both terms of the limit were measured (the controller's tree, the host's cgroup)
+        row = data["rows"][1]
+        assert row["controller_cpu_s"] > 0 and row["hosts_cpu_s"] > 0 and row["cores"] >= 1
+        assert abs(row["limit_s"] - (row["controller_cpu_s"] + row["hosts_cpu_s"]) / row["cores"]) < 1e-9
+        left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=rxi-fleetssh-"], capture_output=True, text=True,
+                              check=False).stdout.split()
+        assert left == []
     assert sorted(os.listdir(str(tmp_path))) == ["%s.json" % name]
     assert tracked_figures() == before, "a quick run overwrote bench/results or docs/benchmarks.md"
 
