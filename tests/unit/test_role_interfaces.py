@@ -56,9 +56,18 @@ def load_defaults(role_dir):
 
 
 def resolve_role(name, caller_path):
-    """The fully qualified name of a role a caller names (short names resolve in the caller's collection)."""
+    """The fully qualified name of a role a caller names (short names resolve in the caller's collection).
+
+    A molecule scenario's own test role (molecule/<scenario>/roles/<name>, found through the scenario's
+    ANSIBLE_ROLES_PATH) is checked like the collection's roles, under the key "molecule:<scenario>/<name>".
+    """
     if name.count(".") == 2:
         return name
+    local = os.path.join(os.path.dirname(caller_path), "roles", name)
+    if "." not in name and os.path.isfile(os.path.join(local, "tasks", "main.yml")):
+        key = "molecule:%s/%s" % (os.path.basename(os.path.dirname(caller_path)), name)
+        ROLES.setdefault(key, local)
+        return key
     rel = os.path.relpath(caller_path, ROOT)
     coll = "reflexion.lab" if rel.startswith("lab" + os.sep) else "reflexion.incident"
     return "%s.%s" % (coll, name)
