@@ -339,15 +339,3 @@ def write_record(incident_dir, record):
 
 def load(incident_dir, incident_id):
     return fold(incident_id, read_events(incident_dir))
-
-
-def apply(base_dir, request, check_mode=False):
-    """The files store's read-decide-append (kept for callers of the old API; the module uses _incident_store).
-
-    Returns (before, after, event_or_None, line_or_None).
-    """
-    from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import FileStore
-    from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import apply as store_apply
-
-    before, after, event, line, dummy = store_apply(FileStore(base_dir), request, check_mode=check_mode)
-    return before, after, event, line

@@ -9,9 +9,17 @@ import stat
 import pytest
 
 from ansible_collections.reflexion.incident.plugins.module_utils import _incident as inc
+from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import FileStore
+from ansible_collections.reflexion.incident.plugins.module_utils._incident_store import apply as store_apply
 
 T0 = datetime.datetime(2026, 11, 26, 14, 3, 11, tzinfo=datetime.timezone.utc)
 ID = "incident-2026-11-26-140311"
+
+
+def file_apply(base_dir, request, check_mode=False):
+    """The files store's read-decide-append, as the incident module runs it: (before, after, event, line)."""
+    before, after, event, line, dummy = store_apply(FileStore(base_dir), request, check_mode=check_mode)
+    return before, after, event, line
 
 
 def req(event, at="2026-11-26T14:03:11Z", **kw):
@@ -101,8 +109,8 @@ def test_bad_time_names_option():
 
 def test_apply_writes_files_with_safe_modes(tmp_path):
     base = str(tmp_path / "incidents")
-    inc.apply(base, req("open", severity="P1"))
-    _b, after, ev, line = inc.apply(base, req("acknowledge"))
+    file_apply(base, req("open", severity="P1"))
+    _b, after, ev, line = file_apply(base, req("acknowledge"))
     assert ev["event"] == "acknowledge"
     d = os.path.join(base, ID)
     assert stat.S_IMODE(os.stat(base).st_mode) == 0o700
@@ -116,7 +124,7 @@ def test_apply_writes_files_with_safe_modes(tmp_path):
 
 def test_check_mode_writes_nothing(tmp_path):
     base = str(tmp_path / "incidents")
-    _b, after, ev, line = inc.apply(base, req("open"), check_mode=True)
+    _b, after, ev, line = file_apply(base, req("open"), check_mode=True)
     assert ev["event"] == "open" and line.startswith("Incident opened by bob")
     assert after["state"] == "open"
     assert not os.path.exists(base)
@@ -130,12 +138,12 @@ def _writer(args):
     for i in range(lines):
         # 6 KiB messages: well over PIPE_BUF, so an unlocked or split write would interleave
         msg = ("w%02d-%03d-" % (n, i)) + ("x" * 6000)
-        inc.apply(base, req("note", at="2026-11-26T14:%02d:%02dZ" % (n, i % 60), user="w%02d" % n, message=msg))
+        file_apply(base, req("note", at="2026-11-26T14:%02d:%02dZ" % (n, i % 60), user="w%02d" % n, message=msg))
 
 
 def test_twenty_concurrent_writers_lose_and_tear_nothing(tmp_path):
     base = str(tmp_path / "incidents")
-    inc.apply(base, req("open", severity="P1"))
+    file_apply(base, req("open", severity="P1"))
     writers, per = 20, 15
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_writer, args=((base, n, per),)) for n in range(writers)]
