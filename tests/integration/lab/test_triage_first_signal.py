@@ -80,7 +80,7 @@ def test_triage_reads_prometheus_rates_and_decides_like_two_scrapes(running_lab,
     ok(run_playbook("playbooks/lab_fault.yml", extra_vars={"fault": "high_error_rate"}, inventory=INVENTORY))
     wait_until(lambda: firing("HighErrorRate"), timeout=300, step=3, what="HighErrorRate firing in the lab's Prometheus")
 
-    prom = triage(run_playbook, tmp_path, "prometheus")
+    prom = triage(run_playbook, tmp_path, "prometheus", triage_metrics_prometheus_url=PROMETHEUS)
     seen_by_prometheus = prom_ratio()
     sampled = triage(run_playbook, tmp_path, "sampling", triage_metrics_prometheus_url="")
 
