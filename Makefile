@@ -9,7 +9,7 @@ MOLECULE_IMAGE ?= reflexion-incident/molecule:bookworm
 # The oldest ansible-core meta/runtime.yml's requires_ansible claims (requirements-oldest.txt); .venv has the newest.
 VENV_OLDEST ?= .venv-oldest
 
-.PHONY: help setup setup-oldest engine lint sanity unit sanity-oldest unit-oldest integration molecule test demo bench bench-quick docs build clean
+.PHONY: help setup setup-oldest engine lint sanity unit sanity-oldest unit-oldest integration molecule test test-full demo bench bench-quick docs build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,8 +63,11 @@ integration: engine ## Integration tests against real services
 molecule: engine ## Every molecule scenario
 	scripts/molecule_all.sh
 
-test: ## Everything CI runs: setup, engine, lint, sanity, unit, integration, molecule
+test: ## What CI runs: setup, engine, lint, sanity, unit, integration, molecule (docs/ci.md)
 	@scripts/test.sh
+
+test-full: ## test plus the lab's fault-injection tests and sanity on the oldest ansible-core (docs/ci.md)
+	@TEST_TIER=full scripts/test.sh
 
 bench: engine ## Run every benchmark (ours vs the reference, same run) and rewrite docs/benchmarks.md
 	$(BIN)/python bench/run.py
