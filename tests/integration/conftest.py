@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -23,6 +24,29 @@ def ansible_env(**extra):
     )
     env.update(extra)
     return env
+
+
+def run_bounded(cmd, timeout, **kwargs):
+    """``subprocess.run(cmd, capture_output=True, text=True)`` with a deadline that holds: the command runs in a
+    session of its own, and at the deadline the whole session is killed. ``subprocess.run``'s own timeout kills
+    only the direct child and then waits for its pipes, which ansible's forked workers (or a module's grep)
+    still hold: a hung run would hang the test, and CI, instead of failing it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            **kwargs)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # a process that left the session still holds the pipes
+            proc.kill()
+            out, err = "", ""
+        raise subprocess.TimeoutExpired(cmd, timeout, output=out, stderr=err) from expired
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def json_callback_document(stdout):
@@ -78,8 +102,7 @@ def run_module():
             cmd.append("--diff")
         if verbosity:
             cmd.append("-" + "v" * verbosity)
-        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False)
-        return ModuleRun(proc)
+        return ModuleRun(run_bounded(cmd, timeout, cwd=ROOT, env=ansible_env()))
 
     return _run
 
@@ -97,6 +120,6 @@ def run_playbook():
         cmd += list(args)
         e = ansible_env(ANSIBLE_STDOUT_CALLBACK="default")
         e.update(env or {})
-        return subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout, check=False)
+        return run_bounded(cmd, timeout, cwd=ROOT, env=e)
 
     return _run

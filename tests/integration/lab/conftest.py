@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 import yaml
 
-from ..conftest import BIN, ROOT, ansible_env
+from ..conftest import BIN, ROOT, ansible_env, run_bounded
 
 INVENTORY = "inventories/lab"
 GROUP_VARS = yaml.safe_load(open(os.path.join(ROOT, INVENTORY, "group_vars", "all.yml")))
@@ -33,8 +33,7 @@ def playbook(path, extra_vars=None, timeout=900):
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, INVENTORY), os.path.join(ROOT, path)]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="default"), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return run_bounded(cmd, timeout, cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="default"))
 
 
 def recap(proc):
