@@ -4,17 +4,17 @@
 #
 # Three streams run side by side, because much of the time is spent waiting (container starts,
 # sample intervals, monitoring windows, SSH round trips) rather than computing:
-#   main: lint, sanity, unit tests, integration tests that need no lab, molecule scenarios of
-#         the modules and of the mitigation roles (each on its own throw-away project);
-#   lab:  everything that uses the shared lab stack (127.0.0.1:8000 ...) one after another: the lab
-#         tests (AWX-style runner jobs and the execution environment included), the closed-loop EDA test,
-#         the lab molecule and the runbook-scenario molecules;
-#   extra: what has its own stack or needs no lab: sanity and unit tests on the oldest ansible-core
-#         that requires_ansible claims (issue 17), the SSH fleet (its own compose project, issue 18), the
-#         second deployment (its own project and ports, issue 22), the hardening matrix, the AWX tests and
-#         the EDA tests that run their own Alertmanager and rulebook (moved here to balance the streams).
-#   main and extra also share the molecule scenarios that need no lab, alternately (other_molecule).
-# TEST_STREAMS=serial runs them one after the other instead.
+#   lab:   everything that uses the shared lab stack (127.0.0.1:8000 ...) one after another: the lab
+#          tests (AWX-style runner jobs and the execution environment included), the closed-loop EDA test,
+#          the runbook-scenario molecules;
+#   extra: what has a stack of its own: the SSH fleet (issue 18), the second deployment (issue 22), the
+#          hardening matrix, the AWX tests and the EDA tests that run their own Alertmanager and rulebook;
+#   main:  nothing of its own.
+# Everything else is a queue (make_queue: lint, sanity, unit tests on both ansible-cores, the integration tests
+# that need no lab in three parts, the molecule scenarios that need no lab), longest first. The main stream
+# starts on it at once; the lab and extra streams join it when their own work is done. On 2 cores the suite is
+# CPU-bound, and fixed streams left a core idle at the end while one stream still had 30 minutes to go.
+# TEST_STREAMS=serial runs the streams one after the other instead.
 #
 # Two tiers (TEST_TIER): `ci` (the default, what `make test` and CI run) and `full` (`make test-full`), which adds
 # what checks the test bed and the oldest ansible-core's sanity rules rather than the product on the supported
@@ -30,17 +30,21 @@ rm -f .cache/test/*.result
 LAB_PYTEST="tests/integration/lab tests/integration/eda/test_closed_loop.py"
 EXTRA_PYTEST="tests/integration/fleet tests/integration/deployment2 tests/integration/hardening tests/integration/awx
   tests/integration/eda"
-LAB_MOLECULE="lab high_error_rate database_connection_issues memory_leak llm_api_failures rollback"
+LAB_MOLECULE="high_error_rate database_connection_issues memory_leak llm_api_failures rollback"
 TEST_TIER=${TEST_TIER:-ci}
 case $TEST_TIER in ci|full) ;; *) echo "test: TEST_TIER must be ci or full, not '$TEST_TIER'"; exit 2 ;; esac
-# FULL_ONLY: the lab's own fault-injection tests (each fault, its hand mitigation, its reset: the test bed's
-# behaviour; the product's path through every fault is in test_scenario_truth.py and the scenario molecules).
-LAB_FULL_ONLY="tests/integration/lab/test_lab_faults.py"
+# FULL_ONLY: the lab's own tests of itself: its fault injection (each fault, its hand mitigation, its reset) and
+# the `lab` molecule scenario (present, idempotence, absent; test_lab_up.py and test_zz_lab_absent.py check the
+# same in every tier). The product's path through every fault is in test_scenario_truth.py and the scenario
+# molecules.
+LAB_IGNORES=""
 if [ "$TEST_TIER" = ci ]; then
-  LAB_IGNORES="--ignore=$LAB_FULL_ONLY"
+  LAB_IGNORES="--ignore=tests/integration/lab/test_lab_faults.py"
 else
-  LAB_IGNORES=""
+  LAB_MOLECULE="lab $LAB_MOLECULE"
 fi
+# The integration tests that need no lab, in three parts of similar length for the queue.
+MAIN_PARTS="tests/integration/lifecycle tests/integration/modules"
 
 # Each stage's result line has its wall time and its CPU seconds (user + system of every process the stage
 # started and waited for, from bash's `times` in the stage's subshell): wall time depends on the other streams,
@@ -64,19 +68,13 @@ stage() {  # stage STREAM NAME CMD...
   return 0
 }
 
-# other_molecule main|extra: the scenarios that do not use the lab, dealt alternately to the main and the extra
-# stream (the main stream alone was the longest by far), new scenarios included automatically.
+# The molecule scenarios that do not use the lab (new scenarios are included automatically).
 other_molecule() {
-  local all s out="" i=0
-  all=$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)
-  for s in $all; do
-    case " $LAB_MOLECULE " in *" $s "*) continue ;; esac
-    if { [ "$1" = main ] && [ $((i % 2)) = 0 ]; } || { [ "$1" = extra ] && [ $((i % 2)) = 1 ]; }; then
-      out="$out $s"
-    fi
-    i=$((i + 1))
+  local s
+  for d in molecule/*/molecule.yml; do
+    s=$(basename "$(dirname "$d")")
+    case " lab $LAB_MOLECULE " in *" $s "*) ;; *) echo "$s" ;; esac
   done
-  echo "$out"
 }
 
 # Integration tests talk to real engines, containers and timers on a noisy 2-core machine shared by two
@@ -85,15 +83,38 @@ other_molecule() {
 # fails twice fails the stage.
 RERUN="--reruns 1 --reruns-delay 5 --rerun-show-tracebacks -rR --durations=40"
 
+QUEUE=.cache/test/queue
+# One line per item, "NAME|COMMAND ARGS", longest first (the order in which a free stream takes them).
+make_queue() {
+  local ignores="" p
+  for p in $LAB_PYTEST $EXTRA_PYTEST $MAIN_PARTS; do ignores="$ignores --ignore=$p"; done
+  {
+    for p in $MAIN_PARTS; do echo "integration ${p#tests/integration/}|pytest $RERUN $p"; done
+    echo "integration other|pytest $RERUN tests/integration$ignores"
+    echo "lint|make -s lint"
+    echo "sanity|make -s sanity"
+    if [ "$TEST_TIER" = full ]; then echo "sanity-oldest|make -s sanity-oldest"; fi
+    echo "unit|make -s unit"
+    echo "unit-oldest|make -s unit-oldest"
+    for p in $(other_molecule); do echo "molecule $p|env MOLECULE_SCENARIOS=$p scripts/molecule_all.sh"; done
+  } > "$QUEUE"
+}
+
+take() {  # the next item of the queue, removed from it under a lock; nothing when it is empty
+  # shellcheck disable=SC2016  # $1 is expanded by the inner bash
+  flock "$QUEUE.lock" bash -c 'head -n 1 "$1"; sed -i 1d "$1"' take "$QUEUE"
+}
+
+drain_queue() {  # drain_queue STREAM: take items until the queue is empty
+  local item
+  while item=$(take) && [ -n "$item" ]; do
+    # shellcheck disable=SC2086
+    stage "$1" "${item%%|*}" ${item#*|}
+  done
+}
+
 main_stream() {
-  local ignores=""
-  for p in $LAB_PYTEST $EXTRA_PYTEST; do ignores="$ignores --ignore=$p"; done  # (eda: the whole folder)
-  stage main lint make -s lint
-  stage main sanity make -s sanity
-  stage main unit make -s unit
-  # shellcheck disable=SC2086
-  stage main integration pytest $RERUN tests/integration $ignores
-  stage main molecule env MOLECULE_SCENARIOS="$(other_molecule main)" scripts/molecule_all.sh
+  drain_queue main
 }
 
 lab_stream() {
@@ -101,23 +122,21 @@ lab_stream() {
   stage lab integration pytest $RERUN $LAB_PYTEST $LAB_IGNORES
   stage lab molecule env MOLECULE_SCENARIOS="$LAB_MOLECULE" scripts/molecule_all.sh
   stage lab lab-absent ansible-playbook -i inventories/lab playbooks/lab.yml -e lab_state=absent
+  drain_queue lab
 }
 
 extra_stream() {
-  # the oldest ansible-core: unit tests in every tier (the modules import and run there), its sanity rules in full
-  if [ "$TEST_TIER" = full ]; then
-    stage extra sanity-oldest make -s sanity-oldest
-  fi
-  stage extra unit-oldest make -s unit-oldest
   # shellcheck disable=SC2086
   stage extra integration pytest $RERUN $EXTRA_PYTEST --ignore=tests/integration/eda/test_closed_loop.py
-  stage extra molecule env MOLECULE_SCENARIOS="$(other_molecule extra)" scripts/molecule_all.sh
+  drain_queue extra
 }
 
 make -s setup || { echo "test: setup failed (see above)"; exit 1; }
 make -s setup-oldest || { echo "test: setup of the oldest ansible-core failed (see above)"; exit 1; }
 make -s engine || { echo "test: no usable Docker engine (see above)"; exit 1; }
 
+make_queue
+stages=$(($(wc -l < "$QUEUE") + 4))  # the queue, plus lab's three stages and extra's one
 start=$SECONDS
 if [ "${TEST_STREAMS:-parallel}" = serial ]; then
   main_stream 2>&1 | tee .cache/test/main.log
@@ -148,8 +167,6 @@ grep -hE '^(FAILED|ERROR|RERUN) |^molecule: (passed only on the retry|failed sce
 echo
 echo "=================== summary, tier $TEST_TIER ($((SECONDS - start))s) ==================="
 cat .cache/test/main.result .cache/test/lab.result .cache/test/extra.result 2>/dev/null
-stages=11
-[ "$TEST_TIER" = full ] && stages=12
 if grep -q '^FAIL' .cache/test/*.result 2>/dev/null || [ "$(cat .cache/test/*.result 2>/dev/null | wc -l)" -lt $stages ]; then
   echo "test: FAILED"
   exit 1
