@@ -337,6 +337,7 @@ def test_alert_to_mitigation_closed_loop(clean_lab, tmp_path):
         _v, t_resolved = until("%s resolves in Prometheus" % ALERT, lambda: not prom_alert_states(prom), 600, step=1)
         timings["firing_to_resolved_s"] = round(t_resolved - t_fire, 1)
         status_play = first_play_name("playbooks/status_update.yml")
+
         # (a resolved webhook for an earlier run's alerts may come first: only a status update after the first
         # scenario run counts, and the rulebook's one-at-a-time runs put every scenario run before it)
         def status_update_after_scenario():
