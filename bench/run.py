@@ -85,10 +85,10 @@ ISSUE_20 = (
 PENDING = {}
 SECONDS = {"lab_first_signal": 3.0, "eda_closed_loop": 60.0}
 BUSY_NOTE = (
-    "**These figures come from a busy machine.** Several sessions shared its 2 cores while they were taken (the load "
-    "average each benchmark saw is in its run details, `loadavg`): ratios between two things measured in the same "
-    "interleaved rounds hold better than absolute seconds, and a quiet re-run of `make bench` gives the figures to "
-    "quote.")
+    "**Check each benchmark's load.** Each result was taken when its benchmark last ran, and its run details give "
+    "the load average it saw (`loadavg`). Some ran while several sessions shared the 2 cores: ratios between two "
+    "things measured in the same interleaved rounds hold better than absolute seconds there. A run on an idle "
+    "machine (load average about 1 or less) gives the figures to quote.")
 
 
 def _load(results, name):
